@@ -1,0 +1,108 @@
+"""`regiostat` command line: build the warehouse, import StatLine downloads, roll back a publish."""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+
+def _build(args: argparse.Namespace) -> int:
+    if args.live:
+        os.environ["REGIOSTAT_MODE"] = "live"
+    from pipelines.definitions import FULL_REFRESH, make_definitions
+
+    started = time.perf_counter()
+    defs = make_definitions(args.home)
+    settings = defs.resources["settings"]
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = defs.resolve_job_def(FULL_REFRESH).execute_in_process(run_config=quiet, instance=instance,
+                                                                   raise_on_error=False)
+    failed_checks = [e.event_specific_data for e in result.all_events
+                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+    for check in failed_checks:
+        print(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
+        summary = check.metadata.get("summary")
+        if summary is not None:
+            print(summary.value, file=sys.stderr)
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            print(f"step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
+        return 1
+    print(f"built and published {settings.publish_path} in {elapsed:.1f} s ({settings.mode} data)")
+    print('query it read-only: uv run regiostat query "SELECT * FROM marts.jobs_by_sector_region_year LIMIT 5"')
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.resources import settings_from_env
+
+    path = settings_from_env(args.home).publish_path
+    con = duckdb.connect(path, read_only=True)
+    try:
+        con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
+    finally:
+        con.close()
+    return 0
+
+
+def _import_statline(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.landing import LandingZone
+    from regiostat.statline_csv import import_download
+
+    zone = LandingZone(settings_from_env(args.home).landing_dir)
+    entries = import_download(zone, Path(args.file), metadata=Path(args.metadata) if args.metadata else None)
+    print(f"landed {len(entries)} file(s) for {entries[0].table_id} as fetch {entries[0].fetch_id}")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.publish import list_versions, rollback
+
+    publish_path = Path(settings_from_env(args.home).publish_path)
+    if args.list:
+        for v in list_versions(publish_path):
+            print(v)
+        return 0
+    restored = rollback(publish_path, Path(args.version) if args.version else None)
+    print(f"{publish_path} now holds {restored.name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="regiostat", description=__doc__)
+    parser.add_argument("--home", help="working folder for landing zone and build db (default: ./var)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="run the full_refresh job in-process and publish the warehouse")
+    build.add_argument("--live", action="store_true", help="fetch from CBS instead of the bundled real data")
+    build.set_defaults(func=_build)
+    imp = sub.add_parser("import-statline", help="land a StatLine CSV download (and its metadata file)")
+    imp.add_argument("file")
+    imp.add_argument("--metadata")
+    imp.set_defaults(func=_import_statline)
+    query = sub.add_parser("query", help="run SQL against the published warehouse, read-only")
+    query.add_argument("sql")
+    query.add_argument("--max-rows", type=int, default=40)
+    query.set_defaults(func=_query)
+    rb = sub.add_parser("rollback", help="put the previous published version back")
+    rb.add_argument("--version", help="a file from warehouse/versions/ (default: the one before the newest)")
+    rb.add_argument("--list", action="store_true", help="list the kept versions")
+    rb.set_defaults(func=_rollback)
+    args = parser.parse_args(argv)
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The one Definitions object: workspace.yaml, [tool.dg] and the tests all load this."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.core import core_assets
+from assets.landing import landing_asset
+from assets.marts import mart_assets
+from assets.publish import regional_warehouse
+from assets.raw import raw_asset, raw_key
+from assets.staging import staging_assets
+from pipelines.resources import make_resources
+from regiostat.table_catalog import load_catalog
+
+FULL_REFRESH = "full_refresh"
+
+
+def make_definitions(home: Path | str | None = None) -> dg.Definitions:
+    specs = load_catalog()
+    table_defs = [d for spec in specs for d in (landing_asset(spec), *raw_asset(spec))]
+    everything = [*table_defs, *staging_assets([raw_key(s) for s in specs]), *core_assets(), *mart_assets(),
+                  regional_warehouse]
+    full_refresh = dg.define_asset_job(
+        FULL_REFRESH, selection=dg.AssetSelection.all(),
+        description="Land every CBS table, rebuild raw, staging, core and marts, check, then publish.",
+    )
+    monthly = dg.ScheduleDefinition(
+        name="monthly_full_refresh", job=full_refresh, cron_schedule="0 6 2 * *",
+        execution_timezone="Europe/Amsterdam", default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="CBS publishes most regional tables monthly or yearly; off until an operator turns it on.",
+    )
+    checks = [d for d in everything if isinstance(d, dg.AssetChecksDefinition)]
+    assets = [d for d in everything if d not in checks]
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=[full_refresh], schedules=[monthly],
+                          resources=make_resources(home), executor=dg.in_process_executor)
+
+
+defs = make_definitions()

@@ -1,0 +1,58 @@
+"""Resources: where things live and which source is read (bundled real data, or live CBS)."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED_LANDING = REPO / "data" / "bundled" / "landing"
+
+
+class RegiostatSettings(dg.ConfigurableResource):
+    """Paths and the data mode. Defaults come from REGIOSTAT_* environment variables.
+
+    mode "bundled" copies the real CBS captures shipped in data/bundled/landing into the
+    landing zone (no network); mode "live" fetches from CBS's APIs.
+    """
+
+    mode: str = "bundled"
+    landing_dir: str = str(REPO / "var" / "landing")
+    bundled_landing_dir: str = str(BUNDLED_LANDING)
+    build_db: str = str(REPO / "var" / "build" / "regional_build.duckdb")
+    publish_path: str = str(REPO / "warehouse" / "regional.duckdb")
+    keep_versions: int = 5
+    cbs_v4_base: str = "https://datasets.cbs.nl/odata/v1/CBS"
+    cbs_v3_api_base: str = "https://opendata.cbs.nl/ODataApi/odata"
+    cbs_v3_feed_base: str = "https://opendata.cbs.nl/ODataFeed/odata"
+    http_timeout_seconds: float = 60.0
+    http_max_retries: int = 5
+
+
+def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
+    """Settings for a home folder (tests pass a temp dir); environment variables override."""
+    env = os.environ
+    base = Path(home or env.get("REGIOSTAT_HOME") or REPO / "var")
+    publish = env.get("REGIOSTAT_PUBLISH_PATH") or (str(Path(home) / "warehouse" / "regional.duckdb") if home
+                                                   else str(REPO / "warehouse" / "regional.duckdb"))
+    mode = env.get("REGIOSTAT_MODE", "bundled")
+    if mode not in {"bundled", "live"}:
+        raise ValueError(f"REGIOSTAT_MODE must be 'bundled' or 'live', got {mode!r}")
+    return RegiostatSettings(
+        mode=mode,
+        landing_dir=str(base / "landing"),
+        build_db=str(base / "build" / "regional_build.duckdb"),
+        publish_path=publish,
+        cbs_v4_base=env.get("REGIOSTAT_CBS_V4_BASE", RegiostatSettings.model_fields["cbs_v4_base"].default),
+        cbs_v3_api_base=env.get("REGIOSTAT_CBS_V3_API_BASE",
+                                RegiostatSettings.model_fields["cbs_v3_api_base"].default),
+        cbs_v3_feed_base=env.get("REGIOSTAT_CBS_V3_FEED_BASE",
+                                 RegiostatSettings.model_fields["cbs_v3_feed_base"].default),
+    )
+
+
+def make_resources(home: Path | str | None = None) -> dict[str, object]:
+    settings = settings_from_env(home)
+    Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
+    return {"settings": settings, "duckdb": DuckDBResource(database=settings.build_db)}

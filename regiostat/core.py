@@ -1,0 +1,105 @@
+"""Staging -> core: conformed dimensions and the fact table."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from regiostat.codes import REGION_LEVELS, parse_period
+
+_TITLE_SUFFIX = r"\s*\((PV|CR|LD|gemeente|AM)\)\s*$"
+_SBI_SECTION = r"^([A-U](?:-[A-U])?)\s"
+
+
+def _latest_codes(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
+    return (
+        codes.join(fetches.select("table_id", "fetch_id", "as_of"), on=["table_id", "fetch_id"], how="left")
+        .with_columns(pl.col("code_raw").str.strip_chars().alias("code"),
+                      pl.col("title").str.strip_chars().alias("title"))
+        .sort("as_of", descending=True, nulls_last=True)
+    )
+
+
+def dim_region(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    """Every region code seen in a code list or an observation; names from the newest code list."""
+    geo = _latest_codes(codes.filter(pl.col("dimension_kind").is_in(["GeoDimension", "GeoDetail"])), fetches)
+    named = geo.unique("code", keep="first", maintain_order=True).select(
+        pl.col("code").alias("region_code"),
+        pl.col("title").str.replace(_TITLE_SUFFIX, "").alias("region_name"),
+        pl.col("title").alias("cbs_title"),
+        pl.col("group_id"), pl.col("description"), pl.col("table_id").alias("source_table"),
+    )
+    seen = staged.select("region_code").unique()
+    regions = seen.join(named, on="region_code", how="full", coalesce=True)
+    return regions.with_columns(
+        pl.col("region_code").str.slice(0, 2).replace_strict(REGION_LEVELS, default=None).alias("region_level")
+    ).select("region_code", "region_name", "cbs_title", "region_level", "group_id", "description",
+             "source_table").sort("region_code")
+
+
+def dim_period(codes: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    titles = (codes.filter(pl.col("dimension_kind") == "TimeDimension")
+              .with_columns(pl.col("code_raw").str.strip_chars().alias("period_code"))
+              .unique("period_code", keep="first", maintain_order=True)
+              .select("period_code", pl.col("title").str.strip_chars()))
+    all_codes = pl.concat([staged.select("period_code"), titles.select("period_code")]).unique()
+    rows = []
+    for code in all_codes["period_code"]:
+        p = parse_period(code)
+        rows.append(dict(period_code=code, year=p.year if p else None, period_type=p.period_type if p else None,
+                         period_number=p.number if p else None))
+    frame = pl.DataFrame(rows, schema={"period_code": pl.String, "year": pl.Int64, "period_type": pl.String,
+                                       "period_number": pl.Int64})
+    return frame.join(titles, on="period_code", how="left").sort("period_code")
+
+
+def dim_measure(measures: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    scale = staged.select("table_id", "measure_id", "scale_factor").unique(["table_id", "measure_id"])
+    return (
+        measures.join(fetches.select("table_id", "fetch_id", "as_of"), on=["table_id", "fetch_id"], how="left")
+        .sort("as_of", descending=True, nulls_last=True)
+        .unique(["table_id", "measure_id"], keep="first", maintain_order=True)
+        .join(scale, on=["table_id", "measure_id"], how="left")
+        .select("table_id", "measure_id", pl.col("title").str.strip_chars(), "unit", "scale_factor", "decimals",
+                "description", "metadata_origin")
+        .sort(["table_id", "measure_id"])
+    )
+
+
+def dim_sector(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    sbi = _latest_codes(codes.filter(pl.col("dimension") == "BedrijfstakkenBranchesSBI2008"), fetches)
+    named = sbi.unique("code", keep="first", maintain_order=True).select(
+        pl.col("code").alias("sector_code"),
+        pl.col("title").str.extract(_SBI_SECTION).alias("sbi_section"),
+        "title", pl.col("table_id").alias("source_table"),
+    )
+    seen = staged.filter(pl.col("sector_code").is_not_null()).select("sector_code").unique()
+    return seen.join(named, on="sector_code", how="full", coalesce=True).sort("sector_code")
+
+
+def dim_dimension_code(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
+    """Titles of every other dimension's codes, per table (Geslacht, Leeftijd, Bedrijfsgrootte, ...)."""
+    return (
+        _latest_codes(codes.filter(pl.col("dimension_kind") == "Dimension"), fetches)
+        .unique(["table_id", "dimension", "code"], keep="first", maintain_order=True)
+        .select("table_id", "dimension", "code", "title").sort(["table_id", "dimension", "code"])
+    )
+
+
+def dim_source_table(fetches: pl.DataFrame, titles: dict[str, str]) -> pl.DataFrame:
+    return (
+        fetches.sort("as_of", descending=True, nulls_last=True)
+        .group_by("table_id", maintain_order=True)
+        .agg(pl.len().cast(pl.Int64).alias("fetches"), pl.col("vintage").first().alias("latest_vintage"),
+             pl.col("table_version").drop_nulls().first().alias("table_version"))
+        .with_columns(pl.col("table_id").replace_strict(titles, default=None).alias("title"),
+                      pl.lit("CC BY 4.0 (Bron: CBS)").alias("licence"))
+        .select("table_id", "title", "fetches", "latest_vintage", "table_version", "licence").sort("table_id")
+    )
+
+
+def fact_observation(staged: pl.DataFrame) -> pl.DataFrame:
+    return staged.filter(pl.col("is_latest")).select(
+        "table_id", "measure_id", "region_code", "period_code", "sector_code", "dimension_key", "value",
+        "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status", "source_format",
+        "origin", "fetch_id", "fetched_at", "vintage", "table_version",
+    )

@@ -1,0 +1,153 @@
+"""Stream one CBS table into the landing zone, page by page, resumably.
+
+CBS fetches are long and the API is flaky, so every response is landed the moment it arrives:
+a failure loses nothing, and the next run of the same table continues the unfinished fetch from
+the next link stored in its last landed page instead of starting over. A fetch is resumed only
+if the table version and the query are unchanged; otherwise pages of two versions would mix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from regiostat.cbs_client import CbsClient, CbsFetchError, Page, TooManyRecordsError, next_link
+from regiostat.landing import COMPLETE_ENTITY, LandingEntry, LandingZone, new_fetch_id
+
+V4 = "cbs_v4"
+V3_API = "cbs_v3_api"
+V3_FEED = "cbs_v3_feed"
+_V3_NOT_METADATA = {"TableInfos", "TypedDataSet", "UntypedDataSet"}
+_DATA_ENTITIES = {"Observations", "TypedDataSet"}
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    table_id: str
+    fetch_id: str
+    source: str  # where the observation pages came from
+    pages: int  # observation pages in the fetch, including those landed by an earlier run
+    rows: int
+    resumed: bool
+    requested_pages: int  # observation pages requested by this call
+
+
+def fetch_v4_table(client: CbsClient, landing: LandingZone, table_id: str, *,
+                   filter: str | None = None) -> FetchResult:
+    """Properties, Dimensions, MeasureCodes, every <Dim>Codes, then all Observations pages."""
+    props = client.v4.properties(table_id)  # always fresh: it decides whether an open fetch may go on
+    first_url = client.v4.observations_url(table_id, filter)
+    run = _Run.open(landing, table_id, {V4}, first_urls={first_url},
+                    modified=props.data.get("Modified"), version=props.data.get("Version"))
+    run.single("Properties", V4, lambda: props)
+    dims = run.single("Dimensions", V4, partial(client.v4.dimensions, table_id))
+    run.single("MeasureCodes", V4, partial(client.v4.measure_codes, table_id))
+    for dim in dims.get("value", []):
+        if dim.get("ContainsCodes", True):
+            run.single(f"{dim['Identifier']}Codes", V4, partial(client.v4.codes, table_id, dim["Identifier"]))
+    link = run.continue_from("Observations", first_url)
+    pages = client.v4.observations(table_id, resume_from=link) if link else ()
+    return run.land_data("Observations", V4, pages, origin=first_url)
+
+
+def fetch_v3_table(client: CbsClient, landing: LandingZone, table_id: str, *,
+                   filter: str | None = None) -> FetchResult:
+    """Every entity set the table lists, then TypedDataSet: ODataApi if it fits, else the ODataFeed.
+
+    v3 keys arrive padded ('CR08  '); they are landed exactly as received.
+    """
+    service = client.v3.service_document(table_id)
+    names = [s["name"] for s in service.data.get("value", [])]
+    infos = client.v3.table_infos(table_id) if "TableInfos" in names else None
+    modified = ((infos.value or [{}])[0] if infos else {}).get("Modified")
+    api_url, feed_url = client.v3.typed_dataset_url(table_id, filter), client.v3.feed_url(table_id, filter)
+    run = _Run.open(landing, table_id, {V3_API, V3_FEED}, first_urls={api_url, feed_url},
+                    modified=modified, version=None)
+    run.single("ServiceDocument", V3_API, lambda: service)
+    if infos is not None:
+        run.single("TableInfos", V3_API, lambda: infos)
+    for name in names:
+        if name not in _V3_NOT_METADATA:
+            run.single(name, V3_API, partial(client.v3.entity, table_id, name))
+
+    landed = run.landed_pages("TypedDataSet")
+    if landed:  # resuming: go on the way the interrupted run went
+        source, origin = landed[0].source, landed[0].origin
+        link = run.continue_from("TypedDataSet", origin)
+        pages: Iterable[Page] = client.v3.feed_typed_dataset(table_id, resume_from=link) if link else ()
+        return run.land_data("TypedDataSet", source, pages, origin=origin)
+    try:
+        page = client.v3.typed_dataset(table_id, filter=filter)
+    except TooManyRecordsError:
+        return run.land_data("TypedDataSet", V3_FEED, client.v3.feed_typed_dataset(table_id, filter=filter),
+                             origin=feed_url)
+    return run.land_data("TypedDataSet", V3_API, [page], origin=api_url)
+
+
+class _Run:
+    """One fetch of one table: its id, what it has landed so far, and the version stamped on each file."""
+
+    def __init__(self, landing: LandingZone, table_id: str, fetch_id: str, landed: list[LandingEntry], *,
+                 modified: str | None, version: str | None):
+        self.landing, self.table_id, self.fetch_id = landing, table_id, fetch_id
+        self.landed = landed
+        self.resumed = bool(landed)
+        self.stamp = {"table_modified": modified, "table_version": version}
+
+    @classmethod
+    def open(cls, landing: LandingZone, table_id: str, sources: set[str], *, first_urls: set[str],
+             modified: str | None, version: str | None) -> _Run:
+        """Continue the newest fetch of this table if it never completed, else start a new one."""
+        mine = [e for e in landing.entries() if e.table_id == table_id.upper() and e.source in sources]
+        if mine:
+            fetch_id = mine[-1].fetch_id
+            files = [e for e in mine if e.fetch_id == fetch_id]
+            unfinished = all(e.entity != COMPLETE_ENTITY for e in files)
+            same_version = all((e.table_modified, e.table_version) == (modified, version) for e in files)
+            same_query = all(e.origin in first_urls for e in files if e.page == 1 and e.entity in _DATA_ENTITIES)
+            if unfinished and same_version and same_query:
+                return cls(landing, table_id, fetch_id, files, modified=modified, version=version)
+        return cls(landing, table_id, new_fetch_id(table_id), [], modified=modified, version=version)
+
+    def landed_pages(self, entity: str) -> list[LandingEntry]:
+        return sorted((e for e in self.landed if e.entity == entity), key=lambda e: e.page)
+
+    def single(self, entity: str, source: str, get: Callable[[], Page]) -> dict:
+        """A metadata response: read back if this fetch landed it already, else fetched and landed."""
+        done = self.landed_pages(entity)
+        if done:
+            return json.loads(self.landing.read_bytes(done[0]))
+        page = get()
+        if page.next_link:
+            raise CbsFetchError(f"{entity} came back paged; metadata paging is not supported",
+                                table_id=self.table_id, url=page.url)
+        self._write(page, source=source, entity=entity, page_no=1)
+        return page.data
+
+    def continue_from(self, entity: str, first_url: str) -> str | None:
+        """Where data paging goes on: the first URL, the last landed page's next link, or None if done."""
+        landed = self.landed_pages(entity)
+        if not landed:
+            return first_url
+        return next_link(json.loads(self.landing.read_bytes(landed[-1])))
+
+    def land_data(self, entity: str, source: str, pages: Iterable[Page], *, origin: str) -> FetchResult:
+        landed = self.landed_pages(entity)
+        page_no, rows, requested = len(landed), sum(e.rows or 0 for e in landed), 0
+        for page in pages:
+            page_no, requested = page_no + 1, requested + 1
+            self._write(page, source=source, entity=entity, page_no=page_no)
+            rows += page.row_count or 0
+        self.landing.mark_complete(self.table_id, self.fetch_id, source=source, origin=origin, rows=rows,
+                                   **self.stamp)
+        return FetchResult(table_id=self.table_id.upper(), fetch_id=self.fetch_id, source=source, pages=page_no,
+                           rows=rows, resumed=self.resumed, requested_pages=requested)
+
+    def _write(self, page: Page, *, source: str, entity: str, page_no: int) -> None:
+        entry = self.landing.write(page.body, source=source, table_id=self.table_id, entity=entity, page=page_no,
+                                   origin=page.url, fetch_id=self.fetch_id, media_type="application/json",
+                                   rows=page.row_count, **self.stamp)
+        self.landed.append(entry)
+

@@ -1,0 +1,111 @@
+"""Publish the build database as the read-only warehouse readers open.
+
+Write-audit-publish: the pipeline writes only its private build file; after every
+blocking check has passed, a copy is verified and atomically renamed over the published
+file. A reader that already has the old file open keeps its snapshot (the old inode);
+new connections see the new version. The last ``keep`` versions stay in ``versions/``
+for rollback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+REQUIRED_TABLES = ("core.fact_observation", "core.dim_region", "core.dim_period", "meta.build_info")
+
+
+class PublishError(RuntimeError):
+    """The candidate warehouse failed verification; the published file was left untouched."""
+
+
+@dataclass(frozen=True)
+class Published:
+    path: Path
+    version_path: Path
+    fact_rows: int
+
+
+def publish(build_path: Path, publish_path: Path, *, keep: int = 5) -> Published:
+    build_path, publish_path = Path(build_path), Path(publish_path)
+    publish_path.parent.mkdir(parents=True, exist_ok=True)
+    versions = publish_path.parent / "versions"
+    versions.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    candidate = publish_path.parent / f".{publish_path.name}.{stamp}.tmp"
+    try:
+        shutil.copyfile(build_path, candidate)
+        _fsync(candidate)
+        fact_rows = verify(candidate)
+        version_path = versions / f"{publish_path.stem}-{stamp}{publish_path.suffix}"
+        os.link(candidate, version_path)
+        os.replace(candidate, publish_path)
+        _fsync_dir(publish_path.parent)
+    finally:
+        candidate.unlink(missing_ok=True)
+    prune_versions(versions, publish_path, keep=keep)
+    return Published(publish_path, version_path, fact_rows)
+
+
+def verify(path: Path) -> int:
+    """Open read-only and check the tables readers rely on; returns the fact row count."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise PublishError(f"{path}: not a readable DuckDB file: {exc}") from exc
+    try:
+        present = {f"{s}.{t}" for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        missing = [t for t in REQUIRED_TABLES if t not in present]
+        if missing:
+            raise PublishError(f"{path}: missing table(s) {missing}")
+        rows = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+        if rows == 0:
+            raise PublishError(f"{path}: core.fact_observation is empty")
+        return rows
+    finally:
+        con.close()
+
+
+def list_versions(publish_path: Path) -> list[Path]:
+    versions = Path(publish_path).parent / "versions"
+    return sorted(versions.glob(f"{Path(publish_path).stem}-*{Path(publish_path).suffix}"))
+
+
+def prune_versions(versions: Path, publish_path: Path, *, keep: int) -> None:
+    for old in list_versions(publish_path)[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+
+
+def rollback(publish_path: Path, version: Path | None = None) -> Path:
+    """Put an earlier version back (default: the one before the newest) by the same atomic rename."""
+    history = list_versions(publish_path)
+    if version is None:
+        if len(history) < 2:
+            raise PublishError("no earlier published version to roll back to")
+        version = history[-2]
+    verify(version)
+    candidate = Path(publish_path).parent / f".{Path(publish_path).name}.rollback.tmp"
+    shutil.copyfile(version, candidate)
+    _fsync(candidate)
+    os.replace(candidate, publish_path)
+    _fsync_dir(Path(publish_path).parent)
+    return version
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

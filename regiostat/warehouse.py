@@ -1,0 +1,73 @@
+"""Writing the DuckDB build database: schema, idempotent replaces, marts.
+
+All SQL here uses parameters for values and ``quote_ident`` for names, never string
+formatting of data. Frames go in through Arrow (``con.register``), never row by row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "warehouse"
+SCHEMA_VERSION = 1
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    schema, _, name = table.partition(".")
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute((SQL_DIR / "schema.sql").read_text())
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                 *, where: dict[str, str] | None = None) -> int:
+    """Delete the rows matching ``where`` (all rows if None) and insert ``frame`` in one transaction.
+
+    Re-running with the same input gives the same table: never duplicates, never a half-replaced table.
+    """
+    condition = " AND ".join(f"{quote_ident(col)} = ?" for col in (where or {})) or "TRUE"
+    view = "_regiostat_incoming"
+    con.register(view, frame.to_arrow())
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM {qualified(table)} WHERE {condition}", list((where or {}).values()))
+            con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM {quote_ident(view)}")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, str] | None = None) -> pl.DataFrame:
+    condition = " AND ".join(f"{quote_ident(col)} = ?" for col in (where or {})) or "TRUE"
+    return con.sql(f"SELECT * FROM {qualified(table)} WHERE {condition}", params=list((where or {}).values())).pl()
+
+
+MART_DIR = SQL_DIR / "marts"
+
+
+def mart_names() -> list[str]:
+    return sorted(p.stem for p in MART_DIR.glob("*.sql"))
+
+
+def build_mart(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Run warehouse/marts/<name>.sql (CREATE OR REPLACE, so re-runs are idempotent)."""
+    con.execute((MART_DIR / f"{name}.sql").read_text())
+    return row_count(con, f"marts.{name}")
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchall()[0][0]

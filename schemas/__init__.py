@@ -1,0 +1,1 @@
+"""pandera (polars) schemas for every stage: raw, staging, core, marts."""

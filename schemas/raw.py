@@ -1,0 +1,52 @@
+"""Raw layer: rows as landed. Checks that the source format held its promises."""
+
+import pandera.polars as pa
+import polars as pl
+
+from regiostat.codes import VALUE_ATTRIBUTES
+
+# A published value: a number, StatLine's "." for missing, or empty (right-aligned, so padded).
+VALUE_TEXT = r"^\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?|\.)?\s*$"
+
+
+class RawObservations(pa.DataFrameModel):
+    table_id: str = pa.Field(str_matches=r"^[0-9A-Z]{5,10}$")
+    fetch_id: str = pa.Field(nullable=False)
+    source_path: str = pa.Field(nullable=False)
+    source_row: int = pa.Field(nullable=True)
+    measure_code: str = pa.Field(str_length={"min_value": 1})
+    region_raw: str = pa.Field(str_matches=r"^\s*[A-Z]{2}[0-9A-Z]{2,8}\s*$")
+    period_raw: str = pa.Field(str_matches=r"^\s*\d{4}[A-Z0-9]{2}\d{2}\s*$")
+    other_dims_raw: str = pa.Field(nullable=False)
+    value_raw: str = pa.Field(nullable=True, str_matches=VALUE_TEXT)
+    value_attribute_raw: str = pa.Field(nullable=True, isin=list(VALUE_ATTRIBUTES))
+
+    class Config:
+        strict = True
+        coerce = False
+
+
+class RawMeasures(pa.DataFrameModel):
+    table_id: str
+    fetch_id: str
+    measure_code: str = pa.Field(unique=False)
+    measure_id: str
+    title: str = pa.Field(nullable=True)
+    unit: str = pa.Field(nullable=True)
+    decimals: int = pa.Field(nullable=True, ge=0, le=10)
+    description: str = pa.Field(nullable=True)
+    metadata_origin: str = pa.Field(isin=["cbs", "declared"])
+
+
+class RawDimensionCodes(pa.DataFrameModel):
+    table_id: str
+    fetch_id: str
+    dimension: str
+    dimension_kind: str = pa.Field(nullable=True)
+    code_raw: str = pa.Field(str_length={"min_value": 1})
+    title: str = pa.Field(nullable=True)
+    description: str = pa.Field(nullable=True)
+    group_id: str = pa.Field(nullable=True)
+    status_raw: str = pa.Field(nullable=True)
+
+

@@ -1,0 +1,45 @@
+"""Staging: typed long observations, every vintage kept."""
+
+import pandera.polars as pa
+import polars as pl
+
+from regiostat.codes import PERIOD_STATUSES, VALUE_ATTRIBUTES
+
+REGION_CODE = r"^(NL|LD|PV|CR|GM|AM|WK|BU)[0-9]{2,8}$"
+PERIOD_CODE = r"^\d{4}(JJ|KW|MM|HJ|X0|W1)\d{2}$"
+
+
+class StagedObservations(pa.DataFrameModel):
+    table_id: str = pa.Field(str_matches=r"^[0-9A-Z]{5,10}$")
+    measure_id: str = pa.Field(str_length={"min_value": 1})
+    measure_code: str
+    region_code: str = pa.Field(str_matches=REGION_CODE)
+    period_code: str = pa.Field(str_matches=PERIOD_CODE)
+    sector_code: str = pa.Field(nullable=True, str_matches=r"^\S+$")
+    dimension_key: str = pa.Field(str_matches=r"^([^=;\s]+=\S*(;[^=;\s]+=\S*)*)?$")
+    value: float = pa.Field(nullable=True)
+    value_published: float = pa.Field(nullable=True)
+    unit: str = pa.Field(nullable=False)
+    scale_factor: int = pa.Field(ge=1)
+    value_attribute: str = pa.Field(isin=list(VALUE_ATTRIBUTES))
+    period_status: str = pa.Field(isin=list(PERIOD_STATUSES))
+    is_latest: bool
+
+    @pa.dataframe_check(error="value is present exactly when value_attribute is 'None'")
+    def value_matches_attribute(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("value").is_not_null() == (pl.col("value_attribute") == "None")).alias("ok"))
+
+    @pa.dataframe_check(error="multiplied-out value = published value x scale factor")
+    def value_is_scaled(cls, data) -> pl.LazyFrame:
+        diff = (pl.col("value") - pl.col("value_published") * pl.col("scale_factor")).abs()
+        return data.lazyframe.select((pl.col("value").is_null() | (diff <= 0.5 * pl.col("scale_factor"))).alias("ok"))
+
+    @pa.dataframe_check(error="one latest row per (table, measure, region, period, dimensions)")
+    def one_latest_per_key(cls, data) -> pl.LazyFrame:
+        key = ["table_id", "measure_id", "region_code", "period_code", "dimension_key"]
+        latest = pl.col("is_latest").cast(pl.Int32).sum().over(key)
+        return data.lazyframe.select((latest == 1).alias("ok"))
+
+    class Config:
+        coerce = False

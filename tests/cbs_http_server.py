@@ -1,0 +1,463 @@
+"""A local stand-in for the CBS open-data servers that replays real recorded responses.
+
+Retry and resume code is only worth trusting once it has met real bodies and real socket-level
+faults (resets, stalls, truncation), offline and fast. This server listens on 127.0.0.1 only, on a
+free port, and serves:
+
+* v4 ``/odata/v1/CBS/<table>/<Entity>`` and ``/odata/v1/CBS/Datasets``: the recorded files in
+  ``api-samples/v4_datasets.cbs.nl`` byte for byte. The 13,568-row Observations capture of
+  03759ned can be split into N pages linked by ``@odata.nextLink``; rows are kept verbatim, only
+  the envelope around them is rebuilt.
+* v3 ``/ODataApi/odata``, ``/ODataFeed/odata`` and ``/ODataCatalog/Tables``: JSON in the v3 shape,
+  built from real rows (83582NED TypedDataSet extract; 83583NED TableInfos, DataProperties,
+  dimensions and TypedDataSet; the two real catalog entries). A table offers only the entity sets
+  we hold real data for, and its service document lists exactly those. The feed pages with
+  ``odata.nextLink``; the API refuses answers above ``api_cell_limit`` cells as CBS does.
+  ``$filter`` understands only ``and``/``or`` of ``Field eq 'value'`` (what region_period_filter
+  builds); anything else is a 400. Requests without ``$format=json`` get a 406.
+
+Faults are scripted per path and optionally per page (``script``, ``always``); every request is
+logged in ``log``. Server-side bugs are collected in ``errors`` so a fixture can fail on them.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gzip
+import json
+import re
+import socket
+import struct
+import threading
+import traceback
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from regiostat.cbs_client import CbsEndpoints
+
+V4 = "/odata/v1/CBS"
+V3_API = "/ODataApi/odata"
+V3_FEED = "/ODataFeed/odata"
+V3_CATALOG = "/ODataCatalog/Tables"
+
+# Wording as documented in CBS_API.md; the exact live text may differ.
+TOO_MANY_BODY = json.dumps({"odata.error": {"code": "", "message": {
+    "lang": "en-US", "value": "The query returns more than 10000 records. Use the ODataFeed or a $filter."}}}).encode()
+HTML_BODY = (b"<!DOCTYPE html>\n<html><head><title>Storing | CBS</title></head>\n<body><h1>Er is een storing</h1>"
+             b"<p>StatLine is tijdelijk niet beschikbaar.</p></body></html>\n")
+INVALID_JSON_BODY = b'{"odata.metadata": "x", "value": [{"ID": 0,, }'
+JSON = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What goes wrong with one response. Build with the class methods."""
+
+    kind: str
+    status: int = 500
+    retry_after: str | None = None
+    delay: float = 0.0
+
+    @classmethod
+    def http(cls, status: int = 500, retry_after: str | None = None) -> Fault:
+        return cls("http", status=status, retry_after=retry_after)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """Close the socket with RST before any response byte."""
+        return cls("reset")
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        """Answer normally, but only after ``seconds`` (beyond the client's read timeout)."""
+        return cls("slow", delay=seconds)
+
+    @classmethod
+    def truncated(cls) -> Fault:
+        """Status 200 and a Content-Length that matches, but only the first half of the JSON."""
+        return cls("truncated")
+
+    @classmethod
+    def premature_eof(cls) -> Fault:
+        """Announce the full length, send half, close: the 'premature EOF' seen on big v3 feeds."""
+        return cls("premature_eof")
+
+    @classmethod
+    def invalid_json(cls) -> Fault:
+        return cls("invalid_json")
+
+    @classmethod
+    def html_200(cls) -> Fault:
+        """A maintenance HTML page served with status 200."""
+        return cls("html_200")
+
+    @classmethod
+    def too_many_records(cls) -> Fault:
+        """CBS v3's HTTP 500 'query returns more than 10000 records'."""
+        return cls("too_many_records")
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    query: dict[str, str]
+    page: int
+    fault: str | None
+
+
+@dataclass
+class _Rule:
+    path: str  # lower case
+    page: int | None
+    faults: deque[Fault]
+    forever: bool
+
+
+@dataclass(frozen=True)
+class Recordings:
+    """The real files, parsed once per data folder."""
+
+    v4_dirs: dict[str, Path]  # lower-case table id -> folder of recorded responses
+    v4_catalog: Path
+    v3_tables: dict[str, dict[str, list[dict]]]  # upper-case table id -> entity set -> rows
+    v3_catalog: list[dict]
+
+
+class CbsTestServer:
+    def __init__(self, data_dir: Path, *, v4_pages: int = 1, feed_page_size: int = 10_000,
+                 api_cell_limit: int = 10_000, max_requests: int = 2_000):
+        self.data = load_recordings(Path(data_dir))
+        self.v4_pages = v4_pages
+        self.feed_page_size = feed_page_size
+        self.api_cell_limit = api_cell_limit
+        self.max_requests = max_requests  # a runaway client gets 410s instead of looping forever
+        self.log: list[Request] = []
+        self.errors: list[str] = []
+        self._rules: list[_Rule] = []
+        self._overrides: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> CbsTestServer:
+        self._httpd = _HttpServer(("127.0.0.1", 0), _Handler)
+        self._httpd.owner = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="cbs-test-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes handlers stalled by a slow fault
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> CbsTestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def endpoints(self) -> CbsEndpoints:
+        return CbsEndpoints.under(self.base_url)
+
+    # -- scripting -----------------------------------------------------------------------
+
+    def script(self, path: str, *faults: Fault, page: int | None = None) -> None:
+        """The next matching requests get these faults in order; later ones are served normally."""
+        with self._lock:
+            self._rules.append(_Rule(path.lower(), page, deque(faults), forever=False))
+
+    def always(self, path: str, fault: Fault, *, page: int | None = None) -> None:
+        """Every matching request gets ``fault`` until ``clear_faults``."""
+        with self._lock:
+            self._rules.append(_Rule(path.lower(), page, deque([fault]), forever=True))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def override(self, path: str, body: bytes) -> None:
+        """Serve ``body`` for ``path`` instead of the recording (e.g. a changed Version)."""
+        self._overrides[path.lower()] = body
+
+    def requests_to(self, path: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.log if r.path.lower() == path.lower()]
+
+    def _take_fault(self, path: str, page: int) -> Fault | None:
+        for rule in self._rules:
+            if rule.path == path.lower() and rule.page in (None, page) and rule.faults:
+                return rule.faults[0] if rule.forever else rule.faults.popleft()
+        return None
+
+    # -- serving -------------------------------------------------------------------------
+
+    def _handle(self, h: _Handler) -> None:
+        if h.client_address[0] != "127.0.0.1":
+            h.close_connection = True
+            return
+        split = urlsplit(h.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        try:
+            status, body, ctype, page = self._route(split.path, query)
+        except Exception:  # a bug here must not look like a network fault to the client
+            self.errors.append(traceback.format_exc())
+            status, body, ctype, page = 599, b"test server error", "text/plain", 1
+        with self._lock:
+            fault = self._take_fault(split.path, page)
+            self.log.append(Request(split.path, query, page, fault.kind if fault else None))
+            over_cap = len(self.log) > self.max_requests
+        if over_cap:
+            fault, status, body, ctype = None, 410, b"request cap of the test server reached", "text/plain"
+        self._respond(h, fault, status, body, ctype)
+
+    def _respond(self, h: _Handler, fault: Fault | None, status: int, body: bytes, ctype: str) -> None:
+        kind = fault.kind if fault else None
+        headers: dict[str, str] = {}
+        if kind == "reset":
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
+            h.close_connection = True
+            return
+        if kind == "slow":
+            self._stopping.wait(fault.delay)
+        elif kind == "http":
+            status, ctype = fault.status, "text/plain"
+            body = f"{fault.status} {HTTPStatus(fault.status).phrase}".encode()
+            if fault.retry_after is not None:
+                headers["Retry-After"] = fault.retry_after
+        elif kind == "truncated":
+            body = body[: len(body) // 2]
+        elif kind == "premature_eof":
+            h.send_response(status)
+            h.send_header("Content-Type", ctype)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body[: len(body) // 2])
+            h.close_connection = True
+            return
+        elif kind == "invalid_json":
+            body, ctype = INVALID_JSON_BODY, JSON
+        elif kind == "html_200":
+            status, body, ctype = 200, HTML_BODY, "text/html; charset=utf-8"
+        elif kind == "too_many_records":
+            status, body, ctype = 500, TOO_MANY_BODY, JSON
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _route(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str, int]:
+        """(status, body, content type, page number) of the normal, fault-free answer."""
+        if path.lower() in self._overrides:
+            return 200, self._overrides[path.lower()], JSON, 1
+        parts = [p for p in path.split("/") if p]
+        low = [p.lower() for p in parts]
+        if low[:3] == ["odata", "v1", "cbs"]:
+            return self._v4(parts[3:], query)
+        if low[:2] in (["odataapi", "odata"], ["odatafeed", "odata"]) and len(parts) in (3, 4):
+            entity = parts[3] if len(parts) == 4 else ""
+            return self._v3(low[0] == "odatafeed", parts[2], entity, path, query)
+        if low == ["odatacatalog", "tables"]:
+            return self._v3_rows(self.data.v3_catalog, path, query, meta="$metadata#Cbs.OData.WebAPI.Tables")
+        return _not_found(path)
+
+    def _v4(self, parts: list[str], query: dict[str, str]) -> tuple[int, bytes, str, int]:
+        if parts == ["Datasets"]:
+            return 200, _read(self.data.v4_catalog), JSON, 1
+        if len(parts) != 2 or parts[0].lower() not in self.data.v4_dirs:
+            return _not_found("/".join(parts))
+        folder, entity = self.data.v4_dirs[parts[0].lower()], parts[1]
+        if entity == "Observations":
+            return self._v4_observations(folder, parts[0], query)
+        names = {"Properties": "properties", "Dimensions": "dimensions", "MeasureCodes": "measure-codes"}
+        name = names.get(entity) or (f"codes-{entity[:-5]}" if entity.endswith("Codes") else "")
+        file = folder / f"{name}.json"
+        return (200, _read(file), JSON, 1) if name and file.exists() else _not_found(entity)
+
+    def _v4_observations(self, folder: Path, table: str, query: dict[str, str]) -> tuple[int, bytes, str, int]:
+        file = folder / "observations-page-1.json"
+        if not file.exists():
+            file = file.with_name(file.name + ".gz")  # the repo keeps the 3.5 MB capture gzipped
+        if not file.exists():
+            return _not_found(str(file))
+        context, rows = _v4_rows(file)
+        size = -(-len(rows) // self.v4_pages)
+        skip = int(query.get("$skip", "0"))
+        if self.v4_pages == 1 and skip == 0:
+            return 200, _read(file), JSON, 1  # the recording itself, byte for byte
+        doc: dict = {"@odata.context": context, "value": rows[skip: skip + size]}
+        if skip + size < len(rows):
+            doc["@odata.nextLink"] = self._link(f"{V4}/{table}/Observations", query, skip + size)
+        return 200, json.dumps(doc, ensure_ascii=False, indent=1).encode(), JSON, skip // size + 1
+
+    def _v3(self, feed: bool, table: str, entity: str, path: str, query: dict[str, str]):
+        sets = self.data.v3_tables.get(table.upper())
+        if sets is None or (entity and entity not in sets):
+            return _not_found(path)
+        root = f"{self.base_url}{V3_FEED if feed else V3_API}/{table}"
+        if query.get("$format") != "json":
+            return 406, b"this test server speaks JSON only: add $format=json", "text/plain", 1
+        if not entity:
+            doc = {"odata.metadata": f"{root}/$metadata",
+                   "value": [{"name": name, "url": f"{root}/{name}"} for name in sets]}
+            return 200, json.dumps(doc).encode(), JSON, 1
+        page_size = self.feed_page_size if feed else None
+        return self._v3_rows(sets[entity], path, query, meta=f"$metadata#Cbs.OData.WebAPI.{entity}",
+                             page_size=page_size, cell_limit=None if feed else self.api_cell_limit)
+
+    def _v3_rows(self, rows: list[dict], path: str, query: dict[str, str], *, meta: str,
+                 page_size: int | None = None, cell_limit: int | None = None) -> tuple[int, bytes, str, int]:
+        try:
+            rows = _apply_filter(rows, query.get("$filter"))
+        except ValueError as exc:
+            return 400, str(exc).encode(), "text/plain", 1
+        if query.get("$select"):
+            keep = [c.strip() for c in query["$select"].split(",")]
+            rows = [{c: r.get(c) for c in keep} for r in rows]
+        if cell_limit is not None and rows and len(rows) * _value_columns(rows[0]) > cell_limit:
+            return 500, TOO_MANY_BODY, JSON, 1
+        skip = int(query.get("$skip", "0"))
+        size = page_size or max(len(rows), 1)
+        doc: dict = {"odata.metadata": f"{self.base_url}{path.rsplit('/', 1)[0]}/{meta}",
+                     "value": rows[skip: skip + size]}
+        if skip + size < len(rows):
+            doc["odata.nextLink"] = self._link(path, query, skip + size)
+        return 200, json.dumps(doc, ensure_ascii=False).encode(), JSON, skip // size + 1
+
+    def _link(self, path: str, query: dict[str, str], skip: int) -> str:
+        params = {**{k: v for k, v in query.items() if k != "$skip"}, "$skip": str(skip)}
+        return f"{self.base_url}{path}?" + "&".join(f"{k}={quote(v, safe=chr(39) + '(),')}" for k, v in params.items())
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # a stalled handler never blocks shutdown
+    owner: CbsTestServer
+
+    def handle_error(self, request, client_address) -> None:
+        """Broken sockets are what the faults are for; anything else is a server bug worth reporting."""
+        exc = traceback.format_exc()
+        if not any(name in exc for name in ("BrokenPipeError", "ConnectionResetError", "ConnectionAbortedError")):
+            self.owner.errors.append(exc)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HttpServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        self.server.owner._handle(self)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the request log on the server object is the record
+
+
+# -- the recordings ----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def load_recordings(data_dir: Path) -> Recordings:
+    v4_root = data_dir / "api-samples" / "v4_datasets.cbs.nl"
+    bq = data_dir / "api-samples" / "v3_statline_bq_tests"
+    info_83583 = json.loads((bq / "83583NED_Metadata.json").read_text(encoding="utf-8"))
+    v3_tables = {
+        "83582NED": {"TypedDataSet": _typed_rows(data_dir / "cbs" / "83582NED_TypedDataSet_CR07-CR10_2010-2024_extract.csv")},
+        "83583NED": {
+            "TableInfos": [info_83583],
+            "DataProperties": _metadata_rows(bq / "83583NED_DataProperties.csv"),
+            "CategoryGroups": _metadata_rows(bq / "83583NED_CategoryGroups.csv"),
+            "BedrijfstakkenBranchesSBI2008": _metadata_rows(bq / "83583NED_BedrijfstakkenBranchesSBI2008.csv"),
+            "Bedrijfsgrootte": _metadata_rows(bq / "83583NED_Bedrijfsgrootte.csv"),
+            "Perioden": _metadata_rows(bq / "83583NED_Perioden.csv"),
+            "TypedDataSet": _typed_rows(data_dir / "cbs" / "83583NED_TypedDataSet_2010-2019_national_from_parquet.csv"),
+        },
+    }
+    catalog = [json.loads((bq / "metadata_v3.json").read_text(encoding="utf-8")), info_83583]
+    return Recordings(
+        v4_dirs={p.name.lower(): p for p in v4_root.iterdir() if p.is_dir()},
+        v4_catalog=v4_root / "_catalog_Datasets.json",
+        v3_tables=v3_tables,
+        v3_catalog=catalog,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+
+
+@functools.lru_cache(maxsize=4)
+def _v4_rows(path: Path) -> tuple[str, list[dict]]:
+    doc = json.loads(_read(path))
+    return doc["@odata.context"], doc["value"]
+
+
+def _typed_rows(path: Path) -> list[dict]:
+    """TypedDataSet CSV -> v3 JSON rows: ID an integer, topics (``Name_<n>``) numbers or null, keys untouched."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{k: (int(v) if k == "ID" else _number(v) if re.search(r"_\d+$", k) else v) for k, v in row.items()}
+                for row in csv.DictReader(fh)]
+
+
+def _metadata_rows(path: Path) -> list[dict]:
+    """Metadata CSV (converted from v3 JSON by statline-bq) back to JSON-ish values."""
+    ints = {"ID", "Position", "ParentID", "CategoryGroupID", "Decimals"}
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = []
+        for row in csv.DictReader(fh):
+            out = {}
+            for k, v in row.items():
+                key = "odata.type" if k == "odata_type" else k
+                out[key] = (None if v == "" else int(float(v)) if k in ints
+                            else {"True": True, "False": False}.get(v, v))
+            rows.append(out)
+        return rows
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def _value_columns(row: dict) -> int:
+    return max(1, sum(1 for k, v in row.items() if k != "ID" and not isinstance(v, str)))
+
+
+_CLAUSE = re.compile(r"(\w+) eq '((?:[^']|'')*)'")
+
+
+def _apply_filter(rows: list[dict], expr: str | None) -> list[dict]:
+    if not expr:
+        return rows
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for name, value in _CLAUSE.findall(expr):
+        wanted[name].add(value.replace("''", "'"))
+    if re.sub(r"[()\s]|\band\b|\bor\b", "", _CLAUSE.sub("", expr)):
+        raise ValueError(f"test server cannot evaluate $filter={expr!r}")
+    return [r for r in rows if all(r.get(name) in values for name, values in wanted.items())]
+
+
+def _not_found(what: str) -> tuple[int, bytes, str, int]:
+    body = json.dumps({"odata.error": {"code": "", "message": {"lang": "en-US", "value": f"not found: {what}"}}})
+    return 404, body.encode(), JSON, 1

@@ -1,0 +1,45 @@
+"""The whole Definitions object loads, and is shaped the way operators expect."""
+
+import dagster as dg
+
+from pipelines.definitions import FULL_REFRESH, defs, make_definitions
+
+
+def test_definitions_load_with_every_layer():
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {"landing", "raw", "staging", "core", "marts", "publish"}
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw/cbs_83582ned", "staging/observations", "core/fact_observation",
+            "marts/jobs_by_sector_region_year", "published/regional_warehouse"} <= keys
+
+
+def test_every_asset_has_a_description_and_kinds():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.kinds, key
+
+
+def test_every_non_landing_asset_has_a_blocking_check():
+    graph = defs.resolve_asset_graph()
+    checked = {c.asset_key for c in graph.asset_check_keys}
+    for key in graph.get_all_asset_keys():
+        if key.path[0] in {"raw", "staging", "marts"} or key.to_user_string() in {
+                "core/fact_observation", "core/dim_region", "core/dim_period"}:
+            assert key in checked, key
+
+
+def test_publish_depends_on_every_mart_and_core_table():
+    graph = defs.resolve_asset_graph()
+    upstream = graph.get(dg.AssetKey(["published", "regional_warehouse"])).parent_keys
+    assert {k for k in graph.get_all_asset_keys() if k.path[0] in {"core", "marts"}} <= upstream
+
+
+def test_job_runs_in_process_and_schedule_is_off_by_default(tmp_path):
+    local = make_definitions(tmp_path)
+    job = local.resolve_job_def(FULL_REFRESH)
+    assert job.executor_def.name == "in_process"
+    schedule = local.resolve_schedule_def("monthly_full_refresh")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED

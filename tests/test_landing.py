@@ -1,0 +1,66 @@
+"""Landing zone rules: atomic, never overwritten, only complete fetches count."""
+
+import pytest
+
+from regiostat.landing import LandingError, LandingZone
+
+
+def _write(zone, content=b'{"value": []}', **kw):
+    args = dict(source="cbs_v4", table_id="84826NED", entity="Observations", origin="http://x", fetch_id="f1",
+                media_type="application/json")
+    return zone.write(content, **{**args, **kw})
+
+
+def test_write_records_sha_and_reads_back(tmp_path):
+    zone = LandingZone(tmp_path)
+    entry = _write(zone, compress=True)
+    assert zone.read_bytes(entry) == b'{"value": []}'
+    assert entry.path.endswith(".json.gz") and len(entry.sha256) == 64
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_same_name_same_bytes_is_a_no_op_other_bytes_is_refused(tmp_path):
+    zone = LandingZone(tmp_path)
+    first = _write(zone)
+    assert _write(zone) == first
+    with pytest.raises(LandingError, match="never overwritten"):
+        _write(zone, content=b'{"value": [1]}')
+    assert zone.read_bytes(first) == b'{"value": []}'
+
+
+def test_fetch_counts_only_once_complete(tmp_path):
+    zone = LandingZone(tmp_path)
+    _write(zone)
+    assert zone.latest_complete_fetch("84826NED") == []
+    zone.mark_complete("84826NED", "f1", source="cbs_v4", origin="http://x", rows=0)
+    assert [e.entity for e in zone.latest_complete_fetch("84826NED")] == ["Observations"]
+
+
+def test_corrupted_file_is_detected(tmp_path):
+    zone = LandingZone(tmp_path)
+    entry = _write(zone)
+    (tmp_path / entry.path).write_bytes(b'{"value": [666]}')
+    with pytest.raises(LandingError, match="sha256"):
+        zone.read_bytes(entry)
+
+
+def test_torn_manifest_line_is_ignored(tmp_path):
+    zone = LandingZone(tmp_path)
+    _write(zone)
+    with open(zone.manifest_path, "a") as fh:
+        fh.write('{"source": "cbs_v4", "table_')  # a crash mid-append
+    assert len(zone.entries()) == 1
+
+
+@pytest.mark.parametrize("bad", ["../escape", "a/b", "..", ".hidden", "x" * 200])
+def test_path_parts_cannot_escape_the_landing_folder(tmp_path, bad):
+    with pytest.raises(LandingError, match="unsafe"):
+        _write(LandingZone(tmp_path), fetch_id=bad)
+
+
+def test_import_fetch_copies_once(tmp_path, bundled_zone):
+    zone = LandingZone(tmp_path)
+    fetch = bundled_zone.complete_fetches("83582NED")[0]
+    assert zone.import_fetch(bundled_zone, fetch) == 1
+    assert zone.import_fetch(bundled_zone, fetch) == 0
+    assert len(zone.entries()) == 2 and zone.complete_fetches("83582NED") == [fetch]
