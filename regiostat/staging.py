@@ -103,10 +103,15 @@ def fetch_table(entries: list) -> pl.DataFrame:
              table_modified=e.table_modified, rows=e.rows)
         for e in entries
     ]
-    df = pl.DataFrame(rows, schema={"table_id": pl.String, "fetch_id": pl.String, "source_format": pl.String,
-                                    "origin": pl.String, "fetched_at": pl.String, "vintage": pl.String,
-                                    "table_version": pl.String, "table_modified": pl.String, "rows": pl.Int64})
-    return df.with_columns(
+    return with_as_of(pl.DataFrame(rows, schema={
+        "table_id": pl.String, "fetch_id": pl.String, "source_format": pl.String, "origin": pl.String,
+        "fetched_at": pl.String, "vintage": pl.String, "table_version": pl.String, "table_modified": pl.String,
+        "rows": pl.Int64}))
+
+
+def with_as_of(fetches: pl.DataFrame) -> pl.DataFrame:
+    """The date that orders vintages: when the source produced it, else when it was modified or fetched."""
+    return fetches.with_columns(
         pl.coalesce(_parse_ts(pl.col("vintage")), _parse_ts(pl.col("table_modified")),
                     _parse_ts(pl.col("fetched_at"))).alias("as_of")
     )

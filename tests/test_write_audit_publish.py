@@ -1,0 +1,45 @@
+"""Bad data never reaches readers: a failed blocking check stops the run before publish."""
+
+import duckdb
+
+from regiostat.landing import LandingZone
+from tests.conftest import run_full_refresh
+
+BAD_ROWS = (b"ID,BedrijfstakkenBranchesSBI2008,RegioS,Perioden,BanenVanWerknemersInDecember_1\n"
+            b"1,T001081,CR08  ,2020JJ00,\"62,2\"\n"
+            b"2,T001081,Emmen ,2020JJ00,44.2\n")
+
+
+def _published_state(home):
+    path = home / "warehouse" / "regional.duckdb"
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+        build = con.execute("SELECT build_id FROM meta.build_info").fetchall()
+    finally:
+        con.close()
+    return path.stat().st_ino, rows, build
+
+
+def test_failed_raw_check_blocks_publish_and_names_file_and_row(tmp_path):
+    assert run_full_refresh(tmp_path).success
+    before = _published_state(tmp_path)
+
+    zone = LandingZone(tmp_path / "landing")
+    bad = zone.write(BAD_ROWS, source="cbs_v3_feed", table_id="83582NED", entity="TypedDataSet",
+                     origin="hand-edited.csv", fetch_id="20990101T000000Z-83582NED", media_type="text/csv")
+    zone.mark_complete("83582NED", bad.fetch_id, source="cbs_v3_feed", origin="hand-edited.csv", rows=2)
+
+    result = run_full_refresh(tmp_path)
+    assert not result.success
+    failed = [e.event_specific_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+    assert [(c.asset_key.to_user_string(), c.check_name) for c in failed] == [
+        ("raw/cbs_83582ned", "raw_rows_match_source_format")]
+    cases = failed[0].metadata["failure_cases"].value
+    assert {(c["column"], c["value"], c["source_path"], c["source_row"]) for c in cases} == {
+        ("value_raw", "62,2", bad.path, 1), ("region_raw", "Emmen ", bad.path, 2)}
+    executed = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert "published__regional_warehouse" not in executed and "staging__observations" not in executed
+    assert _published_state(tmp_path) == before
+    assert len(list((tmp_path / "warehouse" / "versions").iterdir())) == 1
