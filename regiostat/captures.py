@@ -18,6 +18,8 @@ import polars as pl
 from regiostat import statline_csv
 from regiostat.landing import LandingEntry, LandingZone
 from regiostat.table_catalog import TableSpec
+from schemas import source_formats
+from schemas.validation import validate
 
 OBSERVATION_COLUMNS = {
     "table_id": pl.String, "fetch_id": pl.String, "source_path": pl.String, "source_row": pl.Int64,
@@ -96,6 +98,13 @@ def _rows(landing: LandingZone, entry: LandingEntry) -> pl.DataFrame:
     return _csv(landing, entry)
 
 
+def _check_format(schema, df: pl.DataFrame, path: str) -> None:
+    """Refuse a file that breaks its source format's promises, naming file, row and rule."""
+    result = validate(schema, df)
+    if not result.passed:
+        raise CaptureError(f"{path}: {result.summary(limit=5)}")
+
+
 def _int_or_none(text: str | None) -> int | None:
     return int(float(text)) if text not in (None, "") else None
 
@@ -165,9 +174,7 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     for e in ents.get("Observations", []):
         value = _json_value(landing, e)
         df = pl.DataFrame(value, infer_schema_length=None) if value else pl.DataFrame()
-        missing = [c for c in ["Id", "Measure", "ValueAttribute", "Value", region, period, *others] if c not in df.columns]
-        if missing:
-            raise CaptureError(f"{e.path}: observation rows lack column(s) {missing}")
+        _check_format(source_formats.v4_observations([region, period, *others]), df, e.path)
         frames.append(_frame(df.select(
             pl.lit(table_id).alias("table_id"), pl.lit(fetch_id).alias("fetch_id"), pl.lit(e.path).alias("source_path"),
             pl.col("Id").cast(pl.Int64).alias("source_row"), pl.col("Measure").alias("measure_code"),
@@ -234,9 +241,7 @@ def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     for e, df in data:
         if region is None:  # a national table: CBS leaves the region out
             df = df.with_columns(pl.lit("NL01").alias("RegioS"))
-        missing = [c for c in ["ID", period, *others, *topics] if c not in df.columns]
-        if missing:
-            raise CaptureError(f"{e.path}: TypedDataSet lacks column(s) {missing}")
+        _check_format(source_formats.v3_typed_dataset([region or "RegioS", period, *others], topics), df, e.path)
         frames.append(_unpivot(df, table_id=table_id, fetch_id=fetch_id, path=e.path, row_col="ID",
                                region=region or "RegioS", period=period, others=others, topics=topics))
     codes = [dict(table_id=table_id, fetch_id=fetch_id, dimension=dim, dimension_kind=kind, code_raw=r.get("Key"),
@@ -284,6 +289,7 @@ def _read_statline(landing: LandingZone, entries: list[LandingEntry], spec: Tabl
             region = next(d for d, k in dims.items() if k in GEO_KINDS)
             period = next(d for d, k in dims.items() if k == "TimeDimension")
             others = [d for d in dims if d not in {region, period}]
+            _check_format(source_formats.statline_untyped([region, period, *others], topics), df, e.path)
             frames.append(_unpivot(df, table_id=table_id, fetch_id=fetch_id, path=e.path, row_col="ID",
                                    region=region, period=period, others=others, topics=topics))
     observations = pl.concat(frames) if frames else _frame([], OBSERVATION_COLUMNS)
@@ -302,9 +308,8 @@ def _read_derived(landing: LandingZone, entries: list[LandingEntry], spec: Table
     frames = []
     for e in entries:
         df = _csv(landing, e)
-        missing = [c for c in (layout.region_column, layout.year_column, layout.value_column) if c not in df.columns]
-        if missing:
-            raise CaptureError(f"{e.path}: column(s) {missing} named in config/tables.toml are missing")
+        _check_format(source_formats.derived_panel(layout.region_column, layout.year_column, layout.value_column),
+                      df, e.path)
         fixed = ";".join(f"{k}={v}" for k, v in sorted(layout.fixed_dimensions.items()))
         frames.append(_frame(df.with_row_index("source_row", offset=1).select(
             pl.lit(table_id).alias("table_id"), pl.lit(fetch_id).alias("fetch_id"), pl.lit(e.path).alias("source_path"),

@@ -1,0 +1,75 @@
+"""Each source format is read into the same raw shape; a file that drifts from its format is refused by name."""
+
+import json
+
+import pytest
+
+from regiostat.captures import CaptureError, read_capture
+from regiostat.landing import LandingZone
+from regiostat.table_catalog import load_catalog
+
+SPECS = {s.id: s for s in load_catalog()}
+
+
+def _capture(zone, fetch_id):
+    return read_capture(zone, zone.pages_of(fetch_id), SPECS[zone.pages_of(fetch_id)[0].table_id])
+
+
+def test_every_bundled_fetch_reads_into_the_raw_shape(bundled_zone):
+    shapes = {}
+    for table in SPECS:
+        for fetch in bundled_zone.complete_fetches(table):
+            cap = _capture(bundled_zone, fetch)
+            shapes[fetch] = (cap.source_format, cap.observations.height)
+    assert shapes == {
+        "20260702T121102Z-03759NED": ("cbs_v4", 13568),
+        "bundle-03759NED-statline-metadata": ("statline_csv", 0),
+        "bundle-83582NED-cr07-cr10": ("cbs_v3_feed", 1680),
+        "bundle-83583NED-statline-bq": ("cbs_v3_api", 7440),
+        "bundle-70072NED-2018-06-06": ("statline_csv", 770 * 7),
+        "bundle-70072NED-2019-12-29": ("statline_csv", 300 * 7),
+        "bundle-81578NED-stock-panel": ("derived_csv", 110),
+    }
+
+
+def test_70072ned_versions_map_to_one_measure_id(bundled_zone):
+    ids = {}
+    for fetch in bundled_zone.complete_fetches("70072NED"):
+        m = _capture(bundled_zone, fetch).measures
+        ids[fetch] = dict(zip(m["measure_code"], m["measure_id"], strict=True))
+    assert ids["bundle-70072NED-2018-06-06"]["BedrijfsvestigingenTotaal_168"] == "BedrijfsvestigingenTotaal"
+    assert ids["bundle-70072NED-2019-12-29"]["BedrijfsvestigingenTotaal_164"] == "BedrijfsvestigingenTotaal"
+    assert "ALandbouwBosbouwEnVisserij_117" not in ids["bundle-70072NED-2019-12-29"]  # the % column
+
+
+def _land_v4_page(tmp_path, rows):
+    zone = LandingZone(tmp_path)
+    dims = {"value": [{"Identifier": "RegioS", "Kind": "GeoDimension"},
+                      {"Identifier": "Perioden", "Kind": "TimeDimension"}]}
+    common = dict(source="cbs_v4", table_id="03759NED", fetch_id="f", media_type="application/json", origin="u")
+    zone.write(json.dumps(dims).encode(), entity="Dimensions", **common)
+    page = zone.write(json.dumps({"value": rows}).encode(), entity="Observations", **common)
+    zone.mark_complete("03759NED", "f", source="cbs_v4", origin="u", rows=len(rows))
+    return zone, page
+
+
+ROW = {"Id": 1, "Measure": "M000352", "ValueAttribute": "None", "Value": 5.0, "StringValue": None,
+       "RegioS": "NL01", "Perioden": "2019JJ00"}
+
+
+def test_v4_page_read(tmp_path):
+    zone, _ = _land_v4_page(tmp_path, [ROW])
+    assert _capture(zone, "f").observations["value_raw"].to_list() == ["5.0"]
+
+
+@pytest.mark.parametrize(("row", "rule"), [
+    ({k: v for k, v in ROW.items() if k != "Measure"}, "Measure"),           # column dropped
+    ({**{k: v for k, v in ROW.items() if k != "RegioS"}, "Regio": "NL01"}, "RegioS"),  # column renamed
+    ({**ROW, "ValueAttribute": "Secret"}, "isin"),                           # unknown attribute
+    ({**ROW, "Value": "vijf"}, "Value"),                                     # changed type
+])
+def test_v4_schema_drift_is_refused_naming_the_file(tmp_path, row, rule):
+    zone, page = _land_v4_page(tmp_path, [row])
+    with pytest.raises(CaptureError) as err:
+        _capture(zone, "f")
+    assert page.path in str(err.value) and rule in str(err.value)
