@@ -9,7 +9,7 @@ import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 # Columns that identify a row for a human: where it came from, and which figure it is.
-CONTEXT_COLUMNS = ("table_id", "source_path", "source_row", "measure_id", "measure_code", "region_code",
+CONTEXT_COLUMNS = ("ID", "Id", "table_id", "source_path", "source_row", "measure_id", "measure_code", "region_code",
                    "period_code", "region_raw", "period_raw")
 
 

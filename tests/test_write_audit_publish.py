@@ -5,9 +5,7 @@ import duckdb
 from regiostat.landing import LandingZone
 from tests.conftest import run_full_refresh
 
-BAD_ROWS = (b"ID,BedrijfstakkenBranchesSBI2008,RegioS,Perioden,BanenVanWerknemersInDecember_1\n"
-            b"1,T001081,CR08  ,2020JJ00,\"62,2\"\n"
-            b"2,T001081,Emmen ,2020JJ00,44.2\n")
+HEADER = b"ID,BedrijfstakkenBranchesSBI2008,RegioS,Perioden,BanenVanWerknemersInDecember_1\n"
 
 
 def _published_state(home):
@@ -21,14 +19,37 @@ def _published_state(home):
     return path.stat().st_ino, rows, build
 
 
+def _land_bad_fetch(home, body):
+    zone = LandingZone(home / "landing")
+    bad = zone.write(HEADER + body, source="cbs_v3_feed", table_id="83582NED", entity="TypedDataSet",
+                     origin="hand-edited.csv", fetch_id="20990101T000000Z-83582NED", media_type="text/csv")
+    zone.mark_complete("83582NED", bad.fetch_id, source="cbs_v3_feed", origin="hand-edited.csv", rows=2)
+    return bad
+
+
+def _succeeded_steps(result):
+    return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+
+
+def test_file_breaking_its_format_fails_the_raw_step_naming_file_and_row(tmp_path):
+    assert run_full_refresh(tmp_path).success
+    before = _published_state(tmp_path)
+    bad = _land_bad_fetch(tmp_path, b'1,T001081,CR08  ,2020JJ00,"62,2"\n')
+
+    result = run_full_refresh(tmp_path)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert [e.step_key for e in failures] == ["raw__cbs_83582ned"]
+    message = failures[0].event_specific_data.error.message
+    assert bad.path in message and "'62,2'" in message and "ID=1" in message and "str_matches" in message
+    assert "published__regional_warehouse" not in _succeeded_steps(result)
+    assert _published_state(tmp_path) == before
+
+
 def test_failed_raw_check_blocks_publish_and_names_file_and_row(tmp_path):
     assert run_full_refresh(tmp_path).success
     before = _published_state(tmp_path)
-
-    zone = LandingZone(tmp_path / "landing")
-    bad = zone.write(BAD_ROWS, source="cbs_v3_feed", table_id="83582NED", entity="TypedDataSet",
-                     origin="hand-edited.csv", fetch_id="20990101T000000Z-83582NED", media_type="text/csv")
-    zone.mark_complete("83582NED", bad.fetch_id, source="cbs_v3_feed", origin="hand-edited.csv", rows=2)
+    bad = _land_bad_fetch(tmp_path, b"1,T001081,Emmen ,2020JJ00,44.2\n2,T001081,CR08  ,2020,1.0\n")
 
     result = run_full_refresh(tmp_path)
     assert not result.success
@@ -38,8 +59,8 @@ def test_failed_raw_check_blocks_publish_and_names_file_and_row(tmp_path):
         ("raw/cbs_83582ned", "raw_rows_match_source_format")]
     cases = failed[0].metadata["failure_cases"].value
     assert {(c["column"], c["value"], c["source_path"], c["source_row"]) for c in cases} == {
-        ("value_raw", "62,2", bad.path, 1), ("region_raw", "Emmen ", bad.path, 2)}
-    executed = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+        ("region_raw", "Emmen ", bad.path, 1), ("period_raw", "2020", bad.path, 2)}
+    executed = _succeeded_steps(result)
     assert "published__regional_warehouse" not in executed and "staging__observations" not in executed
     assert _published_state(tmp_path) == before
     assert len(list((tmp_path / "warehouse" / "versions").iterdir())) == 1
