@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.staging import STAGED
+from pipelines.resources import BuildLock
 from regiostat import core, warehouse
 from regiostat.table_catalog import load_catalog
 from schemas import core as schemas
@@ -50,7 +51,7 @@ def _core_asset(name: str) -> list:
                        else [])
 
     @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
-    def _asset(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _asset(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             frame = build(_inputs(con))
             rows = warehouse.replace_rows(con, f"core.{name}", frame)

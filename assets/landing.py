@@ -6,7 +6,7 @@ Either way everything downstream reads only the landing zone.
 
 import dagster as dg
 
-from pipelines.resources import RegiostatSettings
+from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat.landing import LandingZone
 from regiostat.table_catalog import TableSpec
 
@@ -19,7 +19,8 @@ def landing_asset(spec: TableSpec) -> dg.AssetsDefinition:
         description=f"Files of CBS {spec.id} ({spec.title}) in the landing zone, as received.",
         metadata={"cbs_table": spec.id, "api": spec.api},
     )
-    def _landing(context: dg.AssetExecutionContext, settings: RegiostatSettings) -> dg.MaterializeResult:
+    def _landing(context: dg.AssetExecutionContext, settings: RegiostatSettings,
+                 build_lock: BuildLock) -> dg.MaterializeResult:
         zone = LandingZone(settings.landing_dir)
         if settings.mode == "bundled":
             bundled = LandingZone(settings.bundled_landing_dir)

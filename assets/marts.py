@@ -5,6 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.core import CORE_KEYS
+from pipelines.resources import BuildLock
 from regiostat import warehouse
 from schemas.core import JobsMart
 
@@ -21,7 +22,7 @@ def _mart(name: str) -> list:
 
     @dg.asset(key=key, deps=CORE_KEYS, group_name="marts", kinds={"duckdb", "sql"}, description=_first_comment(name),
               metadata={"sql_file": f"warehouse/marts/{name}.sql"})
-    def _asset(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _asset(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             rows = warehouse.build_mart(con, name)
             head = con.sql(f"SELECT * FROM marts.{warehouse.quote_ident(name)} LIMIT 10").pl()

@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.core import CORE_KEYS
 from assets.marts import MART_KEYS
-from pipelines.resources import RegiostatSettings
+from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import publish, warehouse
 
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
@@ -18,7 +18,7 @@ PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
           description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                       "after every upstream blocking check passed; replaced atomically, old versions kept.")
 def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
-                       duckdb: DuckDBResource) -> dg.MaterializeResult:
+                       duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         con.execute("DELETE FROM meta.build_info")
         con.execute("INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?)",

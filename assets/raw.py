@@ -5,7 +5,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import check_result, preview
-from pipelines.resources import RegiostatSettings
+from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import staging, warehouse
 from regiostat.captures import CaptureError, read_capture
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
@@ -29,8 +29,8 @@ def raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         description=f"CBS {spec.id} rows as landed, from every complete fetch (raw.observations and friends).",
         metadata={"cbs_table": spec.id},
     )
-    def _raw(context: dg.AssetExecutionContext, settings: RegiostatSettings,
-             duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _raw(context: dg.AssetExecutionContext, settings: RegiostatSettings, duckdb: DuckDBResource,
+             build_lock: BuildLock) -> dg.MaterializeResult:
         zone = LandingZone(settings.landing_dir)
         completes = [e for e in zone.entries() if e.table_id == spec.id and e.entity == COMPLETE_ENTITY]
         captures = []

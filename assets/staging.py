@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
+from pipelines.resources import BuildLock
 from regiostat import staging, warehouse
 from schemas.staging import StagedObservations
 
@@ -14,7 +15,7 @@ def staging_assets(raw_keys: list[dg.AssetKey]):
     @dg.asset(key=STAGED, deps=raw_keys, group_name="staging", kinds={"duckdb", "polars"},
               description="Typed long observations: one row per table, measure, region, period and other "
                           "dimension codes and vintage; v3 padding trimmed, values multiplied out, status attached.")
-    def observations(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def observations(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             staged = staging.stage_observations(
                 warehouse.read_table(con, "raw.observations"), warehouse.read_table(con, "raw.measures"),

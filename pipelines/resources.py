@@ -1,10 +1,14 @@
 """Resources: where things live and which source is read (bundled real data, or live CBS)."""
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+
+from regiostat.run_lock import run_lock
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_LANDING = REPO / "data" / "bundled" / "landing"
@@ -28,6 +32,20 @@ class RegiostatSettings(dg.ConfigurableResource):
     cbs_v3_feed_base: str = "https://opendata.cbs.nl/ODataFeed/odata"
     http_timeout_seconds: float = 60.0
     http_max_retries: int = 5
+    lock_timeout_seconds: float = 3600.0
+
+
+class BuildLock(dg.ConfigurableResource):
+    """Held for a whole run: runs against the same build folder are serialized, never interleaved."""
+
+    lock_path: str
+    timeout_seconds: float = 3600.0
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["BuildLock"]:
+        log = context.log.warning if context.log else print
+        with run_lock(self.lock_path, run_id=context.run_id or "?", timeout=self.timeout_seconds, on_wait=log):
+            yield self
 
 
 def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
@@ -55,4 +73,6 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
 def make_resources(home: Path | str | None = None) -> dict[str, object]:
     settings = settings_from_env(home)
     Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
-    return {"settings": settings, "duckdb": DuckDBResource(database=settings.build_db)}
+    lock = BuildLock(lock_path=str(Path(settings.build_db).with_name("run.lock")),
+                     timeout_seconds=settings.lock_timeout_seconds)
+    return {"settings": settings, "duckdb": DuckDBResource(database=settings.build_db), "build_lock": lock}
