@@ -27,7 +27,11 @@ def _inputs(con) -> dict[str, pl.DataFrame]:
 
 _BUILDERS: dict[str, tuple[Callable[[dict[str, pl.DataFrame]], pl.DataFrame], object, str]] = {
     "dim_region": (lambda i: core.dim_region(i["codes"], i["fetches"], i["staged"]), schemas.DimRegion,
-                   "Regions (land, landsdeel, provincie, COROP, gemeente) with CBS names and group ids."),
+                   "Regions (land, landsdeel, provincie, COROP, gemeente) with CBS names, group ids, and for "
+                   "municipalities the begin and abolition dates CBS states."),
+    "boundary_change": (lambda i: core.boundary_changes(i["codes"], i["fetches"]), None,
+                        "Municipal mergers, splits, partial transfers and renames parsed from CBS's RegioS "
+                        "descriptions: date, from, to, hectares, dwellings, inhabitants and the source text."),
     "dim_period": (lambda i: core.dim_period(i["codes"], i["staged"]), schemas.DimPeriod,
                    "CBS period codes with year, type (jaar/kwartaal/maand) and number."),
     "dim_measure": (lambda i: core.dim_measure(i["measures"], i["fetches"], i["staged"]), schemas.DimMeasure,

@@ -8,13 +8,18 @@ from dagster_duckdb import DuckDBResource
 
 from assets.core import CORE_KEYS
 from assets.marts import MART_KEYS
+from assets.profile import PROFILE
+from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
 from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import publish, warehouse
 
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
 
 
-@dg.asset(key=PUBLISHED, deps=[*CORE_KEYS, *MART_KEYS], group_name="publish", kinds={"duckdb"},
+READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE]
+
+
+@dg.asset(key=PUBLISHED, deps=READER_FACING, group_name="publish", kinds={"duckdb"},
           description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                       "after every upstream blocking check passed; replaced atomically, old versions kept.")
 def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,

@@ -13,7 +13,6 @@ from regiostat.table_catalog import TableSpec
 from schemas.raw import RawDimensionCodes, RawMeasures, RawObservations
 from schemas.validation import ValidationResult, validate
 
-RAW_TABLES = ("raw.observations", "raw.measures", "raw.dimension_codes", "raw.fetches")
 
 
 def raw_key(spec: TableSpec) -> dg.AssetKey:
@@ -45,6 +44,8 @@ def raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
             "raw.measures": pl.concat([c.measures for c in captures]),
             "raw.dimension_codes": pl.concat([c.codes for c in captures]),
             "raw.fetches": staging.fetch_table(completes),
+            "raw.region_memberships": pl.concat([c.memberships for c in captures]).with_columns(
+                pl.lit(spec.id).alias("table_id")),
         }
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con)

@@ -24,6 +24,9 @@ class RegiostatSettings(dg.ConfigurableResource):
     mode: str = "bundled"
     landing_dir: str = str(REPO / "var" / "landing")
     bundled_landing_dir: str = str(BUNDLED_LANDING)
+    bundled_lisa_dir: str = str(REPO / "data" / "bundled" / "lisa")
+    lisa_inbox_dir: str = str(REPO / "var" / "lisa_inbox")
+    quarantine_dir: str = str(REPO / "var" / "quarantine")
     build_db: str = str(REPO / "var" / "build" / "regional_build.duckdb")
     publish_path: str = str(REPO / "warehouse" / "regional.duckdb")
     keep_versions: int = 5
@@ -60,6 +63,8 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
     return RegiostatSettings(
         mode=mode,
         landing_dir=str(base / "landing"),
+        lisa_inbox_dir=env.get("REGIOSTAT_LISA_INBOX") or str(base / "lisa_inbox"),
+        quarantine_dir=str(base / "quarantine"),
         build_db=str(base / "build" / "regional_build.duckdb"),
         publish_path=publish,
         cbs_v4_base=env.get("REGIOSTAT_CBS_V4_BASE", RegiostatSettings.model_fields["cbs_v4_base"].default),

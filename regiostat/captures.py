@@ -11,7 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -35,7 +35,13 @@ CODE_COLUMNS = {
     "code_raw": pl.String, "title": pl.String, "description": pl.String, "group_id": pl.String,
     "status_raw": pl.String,
 }
+MEMBERSHIP_COLUMNS = {
+    "member_code": pl.String, "parent_code": pl.String, "parent_name": pl.String, "snapshot_year": pl.Int64,
+    "source": pl.String,
+}
 GEO_KINDS = {"GeoDimension", "GeoDetail"}
+# Region classifications that nest (a municipality lies in exactly one of each); others (GGD, police...) are skipped.
+HIERARCHY_PREFIXES = ("AM", "CR", "PV", "LD")
 _SUFFIX = re.compile(r"_\d+$")
 
 
@@ -52,6 +58,7 @@ class Capture:
     measures: pl.DataFrame
     codes: pl.DataFrame
     skipped_columns: list[str]
+    memberships: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MEMBERSHIP_COLUMNS))
 
 
 def read_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
@@ -273,7 +280,7 @@ def _read_statline(landing: LandingZone, entries: list[LandingEntry], spec: Tabl
                       title=r.get("Title"), description=r.get("Description"), group_id=None,
                       status_raw=r.get("Status"))
                  for dim, kind in dims.items() if dim in meta for r in meta[dim].iter_rows(named=True)]
-    frames, skipped = [], []
+    frames, skipped, memberships = [], [], []
     for kind in ("UntypedDataSet", "TypedDataSet"):
         for e in ents.get(kind, []):
             df = statline_csv.read_untyped(landing.read_bytes(e), e.path)
@@ -292,10 +299,28 @@ def _read_statline(landing: LandingZone, entries: list[LandingEntry], spec: Tabl
             _check_format(source_formats.statline_untyped([region, period, *others], topics), df, e.path)
             frames.append(_unpivot(df, table_id=table_id, fetch_id=fetch_id, path=e.path, row_col="ID",
                                    region=region, period=period, others=others, topics=topics))
+            memberships.append(_classification_memberships(df, region, period, e.path))
     observations = pl.concat(frames) if frames else _frame([], OBSERVATION_COLUMNS)
     if not frames and meta is None:
         raise CaptureError(f"{table_id}: fetch {fetch_id} has neither data nor metadata")
-    return Capture(table_id, fetch_id, "statline_csv", observations, measures, _frame(codes, CODE_COLUMNS), skipped)
+    return Capture(table_id, fetch_id, "statline_csv", observations, measures, _frame(codes, CODE_COLUMNS), skipped,
+                   pl.concat(memberships) if memberships else pl.DataFrame(schema=MEMBERSHIP_COLUMNS))
+
+
+def _classification_memberships(df: pl.DataFrame, region: str, period: str, path: str) -> pl.DataFrame:
+    """70072NED's Code_n/Naam_n columns: which COROP, province, landsdeel, labour-market region a region was in."""
+    pairs = [(c, f"Naam_{int(c.split('_')[1]) + 1}") for c in df.columns if re.match(r"^Code_\d+$", c)]
+    rows = []
+    for code_col, name_col in pairs:
+        part = df.select(pl.col(region).str.strip_chars().alias("member_code"),
+                         pl.col(code_col).str.strip_chars().alias("parent_code"),
+                         (pl.col(name_col).str.strip_chars() if name_col in df.columns
+                          else pl.lit(None, pl.String)).alias("parent_name"),
+                         pl.col(period).str.slice(0, 4).cast(pl.Int64, strict=False).alias("snapshot_year"))
+        rows.append(part.filter(pl.col("parent_code").str.slice(0, 2).is_in(HIERARCHY_PREFIXES)))
+    if not rows:
+        return pl.DataFrame(schema=MEMBERSHIP_COLUMNS)
+    return pl.concat(rows).with_columns(pl.lit(path).alias("source")).unique().select(list(MEMBERSHIP_COLUMNS))
 
 
 # -- a third party's processed CSV ----------------------------------------------------------------

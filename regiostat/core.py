@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from regiostat import boundaries
 from regiostat.codes import REGION_LEVELS, parse_period
 
 _TITLE_SUFFIX = r"\s*\((PV|CR|LD|gemeente|AM)\)\s*$"
@@ -30,10 +31,36 @@ def dim_region(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame)
     )
     seen = staged.select("region_code").unique()
     regions = seen.join(named, on="region_code", how="full", coalesce=True)
-    return regions.with_columns(
+    life = region_lifetimes(codes, fetches).select(pl.col("code").alias("region_code"), "begin_date",
+                                                    "abolished_date")
+    return regions.join(life, on="region_code", how="left").with_columns(
         pl.col("region_code").str.slice(0, 2).replace_strict(REGION_LEVELS, default=None).alias("region_level")
-    ).select("region_code", "region_name", "cbs_title", "region_level", "group_id", "description",
-             "source_table").sort("region_code")
+    ).select("region_code", "region_name", "cbs_title", "region_level", "group_id", "begin_date", "abolished_date",
+             "description", "source_table").sort("region_code")
+
+
+def _region_texts(codes: pl.DataFrame, fetches: pl.DataFrame) -> list[tuple[str, str, str]]:
+    """(code, title, description) from the newest code list that describes each region."""
+    geo = _latest_codes(codes.filter(pl.col("dimension_kind").is_in(["GeoDimension", "GeoDetail"]),
+                                     pl.col("description").is_not_null()), fetches)
+    latest = geo.unique("code", keep="first", maintain_order=True)
+    return [(r["code"], r["title"] or "", r["description"]) for r in latest.iter_rows(named=True)]
+
+
+def region_lifetimes(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
+    """Begin and end of each code. A code also ends when it is merged, split up or renamed to a new code,
+    even where its own text has no "Opgeheven per" line."""
+    texts = _region_texts(codes, fetches)
+    parsed = boundaries.parse_descriptions(texts)
+    ended = (parsed.changes.filter(pl.col("kind").is_in(["merger", "split", "rename"]))
+             .group_by("from_code").agg(pl.col("date").min().alias("_ended")))
+    return (parsed.lifetimes.join(ended, left_on="code", right_on="from_code", how="left")
+            .with_columns(pl.min_horizontal("abolished_date", "_ended").alias("abolished_date")).drop("_ended"))
+
+
+def boundary_changes(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
+    """Every merger, split, transfer and rename CBS describes in the RegioS code list."""
+    return boundaries.parse_changes(_region_texts(codes, fetches))
 
 
 def dim_period(codes: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:

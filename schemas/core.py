@@ -67,3 +67,33 @@ class JobsMart(pa.DataFrameModel):
     def jobs_scaled(cls, data) -> pl.LazyFrame:
         diff = (pl.col("employee_jobs") - pl.col("employee_jobs_published") * 1000).abs()
         return data.lazyframe.select((pl.col("employee_jobs").is_null() | (diff < 0.5)).alias("ok"))
+
+
+class RegionalProfile(pa.DataFrameModel):
+    region_code: str
+    region_name: str = pa.Field(nullable=True)
+    region_level: str = pa.Field(nullable=True)
+    year: int = pa.Field(ge=1900, le=2100)
+    indicator: str
+    value: float
+    unit: str
+    method: str = pa.Field(isin=["published", "sum of municipalities", "sum of members", "ratio of sums"])
+    members_with_data: int = pa.Field(nullable=True, ge=0)
+    members_expected: int = pa.Field(nullable=True, ge=1)
+
+    class Config:
+        unique = ["region_code", "year", "indicator"]
+
+    @pa.dataframe_check(error="members_with_data <= members_expected")
+    def coverage_at_most_full(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("members_with_data").fill_null(0)
+                                      <= pl.col("members_expected").fill_null(10**9)).alias("ok"))
+
+    @pa.dataframe_check(error="percentages lie within 0-100")
+    def shares_in_range(cls, data) -> pl.LazyFrame:
+        pct = pl.col("unit") == "%"
+        return data.lazyframe.select((~pct | pl.col("value").is_between(0, 100)).alias("ok"))
+
+    @pa.dataframe_check(error="every region has a name")
+    def region_named(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("region_name").is_not_null().alias("ok"))

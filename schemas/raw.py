@@ -50,3 +50,18 @@ class RawDimensionCodes(pa.DataFrameModel):
     status_raw: str = pa.Field(nullable=True)
 
 
+
+
+class RegionMemberships(pa.DataFrameModel):
+    """Snapshots of which region contains which: one parent per level per member and snapshot year, even
+    when two sources (or two downloads of one table) state the same snapshot."""
+
+    table_id: str
+    member_code: str = pa.Field(str_matches=r"^(GM\d{4}|CR\d{2}|PV\d{2}|LD\d{2})$")
+    parent_code: str = pa.Field(str_matches=r"^(AM|CR|PV|LD)\d{2}$")
+    snapshot_year: int = pa.Field(ge=1800, le=2100)
+
+    @pa.dataframe_check(error="a member has one parent per level in a snapshot")
+    def one_parent_per_level(cls, data) -> pl.LazyFrame:
+        key = ["member_code", "snapshot_year", pl.col("parent_code").str.slice(0, 2)]
+        return data.lazyframe.select((pl.col("parent_code").n_unique().over(key) == 1).alias("ok"))

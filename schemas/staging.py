@@ -43,3 +43,19 @@ class StagedObservations(pa.DataFrameModel):
 
     class Config:
         coerce = False
+
+
+class LisaObservations(pa.DataFrameModel):
+    """LISA exports after reading: municipality codes resolved, counts whole and non-negative."""
+
+    region_code: str = pa.Field(str_matches=r"^GM\d{4}$")
+    year: int = pa.Field(ge=1990, le=2100)
+    measure: str = pa.Field(isin=["jobs_total", "jobs_fulltime", "jobs_parttime", "establishments_total",
+                                  "jobs_sector"])
+    sector: str = pa.Field(nullable=True)
+    value: float = pa.Field(ge=0, le=2_000_000)
+    source_file: str
+    attribution: str = pa.Field(str_startswith="Bron: LISA")
+
+    class Config:
+        unique = ["region_code", "year", "measure", "sector"]

@@ -104,6 +104,15 @@ def build(shared: Path, target: Path) -> LandingZone:
           note="processed by a third party (zone_id, target_year, stock = all-SBI establishments on 1 January)")
     zone.mark_complete("81578NED", fid, source="derived_csv", origin=f"shared/data/{rel}", rows=110,
                        fetched_at=BUNDLE_DATE)
+    # 2024 municipality -> COROP list (CBS "Gebieden in Nederland 2024", processed by woonstadrotterdam, MIT).
+    fid = "bundle-GEBIEDEN2024-corop"
+    rel = "regions/woonplaats_gemeente_corop_2024_woningwaardering.csv"
+    _land(zone, shared, rel, fetch_id=fid, source="region_crosswalk", table_id="GEBIEDEN2024", entity="gemeente_corop",
+          media_type="text/csv", origin=f"shared/data/{rel}", vintage="2024-11-13", compress=True,
+          note="processed copy of CBS Gebieden/Woonplaatsen in Nederland 2024 (woonstadrotterdam/woningwaardering, "
+               "MIT, commit 39a16cb9); codes without GM/CR prefix")
+    zone.mark_complete("GEBIEDEN2024", fid, source="region_crosswalk", origin=f"shared/data/{rel}", rows=None,
+                       fetched_at=BUNDLE_DATE, vintage="2024-11-13")
     return zone
 
 

@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS raw.dimension_codes (
     code_raw VARCHAR NOT NULL, title VARCHAR, description VARCHAR, group_id VARCHAR, status_raw VARCHAR
 );
 
+CREATE TABLE IF NOT EXISTS raw.region_memberships (
+    table_id VARCHAR NOT NULL, member_code VARCHAR NOT NULL, parent_code VARCHAR NOT NULL, parent_name VARCHAR,
+    snapshot_year BIGINT, source VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS staging.observations (
     table_id VARCHAR NOT NULL, measure_id VARCHAR NOT NULL, measure_code VARCHAR NOT NULL,
     region_code VARCHAR NOT NULL, period_code VARCHAR NOT NULL, sector_code VARCHAR, dimension_key VARCHAR NOT NULL,
@@ -40,9 +45,14 @@ CREATE TABLE IF NOT EXISTS staging.observations (
     vintage VARCHAR, table_version VARCHAR, table_modified VARCHAR, as_of TIMESTAMP, is_latest BOOLEAN NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS staging.lisa_observations (
+    region_code VARCHAR NOT NULL, year BIGINT NOT NULL, measure VARCHAR NOT NULL, sector VARCHAR, sbi_section VARCHAR,
+    value DOUBLE, source_file VARCHAR, source_row BIGINT, fetch_id VARCHAR, reference_date DATE, attribution VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS core.dim_region (
     region_code VARCHAR PRIMARY KEY, region_name VARCHAR, cbs_title VARCHAR, region_level VARCHAR,
-    group_id VARCHAR, description VARCHAR, source_table VARCHAR
+    group_id VARCHAR, begin_date DATE, abolished_date DATE, description VARCHAR, source_table VARCHAR
 );
 CREATE TABLE IF NOT EXISTS core.dim_period (
     period_code VARCHAR PRIMARY KEY, year BIGINT, period_type VARCHAR, period_number BIGINT, title VARCHAR
@@ -69,6 +79,23 @@ CREATE TABLE IF NOT EXISTS core.fact_observation (
     value_attribute VARCHAR NOT NULL, period_status VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
     origin VARCHAR, fetch_id VARCHAR NOT NULL, fetched_at VARCHAR, vintage VARCHAR, table_version VARCHAR,
     PRIMARY KEY (table_id, measure_id, region_code, period_code, dimension_key)
+);
+
+CREATE TABLE IF NOT EXISTS core.region_parent (
+    region_code VARCHAR NOT NULL, parent_level VARCHAR NOT NULL, parent_code VARCHAR NOT NULL,
+    valid_from_year BIGINT, valid_to_year BIGINT, snapshot_years VARCHAR, source VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.boundary_change (
+    date DATE NOT NULL, from_code VARCHAR NOT NULL, from_name VARCHAR, to_code VARCHAR NOT NULL, to_name VARCHAR,
+    kind VARCHAR NOT NULL, hectares DOUBLE, dwellings BIGINT, inhabitants BIGINT, described_at VARCHAR, text VARCHAR,
+    n_sources BIGINT
+);
+CREATE TABLE IF NOT EXISTS core.dim_indicator (
+    code VARCHAR PRIMARY KEY, name_nl VARCHAR, name_en VARCHAR, unit VARCHAR, definition VARCHAR,
+    aggregation VARCHAR, rule VARCHAR, sources VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.custom_region (
+    region_id VARCHAR NOT NULL, name VARCHAR, member_code VARCHAR NOT NULL, description VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS meta.build_info (

@@ -1,0 +1,126 @@
+"""Region assets: the hierarchy (parent per year), custom regions and the indicator catalogue."""
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from assets.checks import pandera_check, preview
+from pipelines.resources import BuildLock, RegiostatSettings
+from regiostat import hierarchy, warehouse
+from regiostat.indicators import catalogue_frame, load_indicators
+from regiostat.landing import COMPLETE_ENTITY, LandingZone
+from regiostat.regions import RegionConfigError, load_region_config
+from schemas.raw import RegionMemberships
+
+CROSSWALK_LANDING = dg.AssetKey(["landing", "region_crosswalks"])
+CROSSWALK_RAW = dg.AssetKey(["raw", "region_crosswalks"])
+REGION_PARENT = dg.AssetKey(["core", "region_parent"])
+CUSTOM_REGION = dg.AssetKey(["core", "custom_region"])
+DIM_INDICATOR = dg.AssetKey(["core", "dim_indicator"])
+CROSSWALK_SOURCE = "region_crosswalk"
+
+
+@dg.asset(key=CROSSWALK_LANDING, group_name="landing", kinds={"python", "csv"},
+          description="Municipality-COROP lists (CBS Gebieden in Nederland 2024, processed copy) in the landing "
+                      "zone. Not served by the CBS OData APIs, so both modes use the bundled file.")
+def region_crosswalks_landing(settings: RegiostatSettings, build_lock: BuildLock) -> dg.MaterializeResult:
+    zone, bundled = LandingZone(settings.landing_dir), LandingZone(settings.bundled_landing_dir)
+    fetches = sorted({e.fetch_id for e in bundled.entries()
+                      if e.source == CROSSWALK_SOURCE and e.entity == COMPLETE_ENTITY})
+    copied = sum(zone.import_fetch(bundled, f) for f in fetches)
+    return dg.MaterializeResult(metadata={"fetches": len(fetches), "files_landed_now": copied})
+
+
+@dg.asset(key=CROSSWALK_RAW, deps=[CROSSWALK_LANDING], group_name="raw", kinds={"duckdb", "polars"},
+          description="Municipality -> COROP memberships from the landed crosswalk lists (raw.region_memberships).")
+def region_crosswalks_raw(settings: RegiostatSettings, duckdb: DuckDBResource,
+                          build_lock: BuildLock) -> dg.MaterializeResult:
+    zone = LandingZone(settings.landing_dir)
+    frames = []
+    for entry in zone.entries():
+        if entry.source == CROSSWALK_SOURCE and entry.entity != COMPLETE_ENTITY:
+            year = int((entry.vintage or entry.fetched_at)[:4])
+            frames.append(hierarchy.memberships_from_gemeente_corop(zone.read_bytes(entry), snapshot_year=year,
+                                                                    source=entry.path)
+                          .with_columns(pl.lit(entry.table_id).alias("table_id")))
+    with duckdb.get_connection() as con:
+        warehouse.ensure_schema(con)
+        rows = 0
+        for frame in frames:
+            rows += warehouse.replace_rows(con, "raw.region_memberships", frame,
+                                           where={"table_id": frame["table_id"][0]})
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "lists": len(frames)})
+
+
+@dg.asset_check(asset=CROSSWALK_RAW, name="region_memberships_valid", blocking=True,
+                description="pandera: member and parent codes well formed; one parent per level per snapshot.")
+def region_memberships_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        return pandera_check(RegionMemberships, warehouse.read_table(con, "raw.region_memberships"))
+
+
+@dg.asset(key=REGION_PARENT, deps=[CROSSWALK_RAW, dg.AssetKey(["staging", "observations"])], group_name="core",
+          kinds={"duckdb", "polars"},
+          description="The parent of each region per level (COROP, provincie, landsdeel, arbeidsmarktregio) with the "
+                      "years it holds: snapshots from 70072NED (2015), the 2024 municipality-COROP list and v4 "
+                      "RegioS DimensionGroupIds. valid_from_year null = also the years before the first snapshot.")
+def region_parent(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        memberships = pl.concat([
+            warehouse.read_table(con, "raw.region_memberships").drop("table_id"),
+            hierarchy.memberships_from_code_groups(warehouse.read_table(con, "raw.dimension_codes"),
+                                                   warehouse.read_table(con, "raw.fetches")),
+        ], how="diagonal_relaxed")
+        intervals = hierarchy.parent_intervals(memberships)
+        rows = warehouse.replace_rows(con, "core.region_parent", intervals)
+    conflicts = intervals.group_by("region_code", "parent_level").len().filter(pl.col("len") > 1).height
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "regions_whose_parent_changed": conflicts,
+                                          "preview": preview(intervals)})
+
+
+@dg.asset_check(asset=REGION_PARENT, name="region_parent_one_per_year", blocking=True,
+                description="For every region, level and year at most one parent.")
+def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        overlaps = con.sql("""
+            SELECT a.region_code, a.parent_level, a.parent_code, b.parent_code AS other_parent
+            FROM core.region_parent a JOIN core.region_parent b
+              ON a.region_code = b.region_code AND a.parent_level = b.parent_level AND a.parent_code < b.parent_code
+             AND coalesce(a.valid_from_year, -9999) <= coalesce(b.valid_to_year, 9999)
+             AND coalesce(b.valid_from_year, -9999) <= coalesce(a.valid_to_year, 9999)""").pl()
+    return dg.AssetCheckResult(passed=overlaps.height == 0, metadata={
+        "overlaps": overlaps.height, "failure_cases": dg.MetadataValue.json(overlaps.head(50).to_dicts())})
+
+
+@dg.asset(key=CUSTOM_REGION, deps=[dg.AssetKey(["core", "dim_region"])], group_name="core", kinds={"duckdb"},
+          description="Custom regions from config/regions.toml (e.g. Dutch TechZone, Oost-Nederland), every member "
+                      "checked against the CBS region code list.")
+def custom_region(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        known = {r for (r,) in con.execute("SELECT region_code FROM core.dim_region").fetchall()}
+        try:
+            config = load_region_config(known_codes=known)
+        except RegionConfigError as exc:
+            raise dg.Failure(str(exc)) from exc
+        frame = pl.DataFrame([dict(region_id=r.id, name=r.name, member_code=m, description=r.description)
+                              for r in config.regions for m in r.members],
+                             schema={"region_id": pl.String, "name": pl.String, "member_code": pl.String,
+                                     "description": pl.String})
+        rows = warehouse.replace_rows(con, "core.custom_region", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "regions": len(config.regions)})
+
+
+@dg.asset(key=DIM_INDICATOR, group_name="core", kinds={"duckdb"},
+          description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
+                      "definition, aggregation rule and sources.")
+def dim_indicator(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    frame = catalogue_frame(load_indicators())
+    with duckdb.get_connection() as con:
+        warehouse.ensure_schema(con)
+        rows = warehouse.replace_rows(con, "core.dim_indicator", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
+
+
+def region_assets() -> list:
+    return [region_crosswalks_landing, region_crosswalks_raw, region_memberships_valid, region_parent, region_parent_one_per_year,
+            custom_region, dim_indicator]

@@ -1,0 +1,70 @@
+"""The claim model shared by the claims file, warehouse observations and the engine.
+
+A claim says: this quantity (indicator, region, period) has this value, known to this
+precision (an interval), according to this source. Disagreeing claims are normal; the
+engine decides which hold and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SOURCE_KINDS = ("cbs_table", "lisa_file", "document", "derived")
+# Higher first: who is believed when claims cannot all be true (documented in README).
+SOURCE_AUTHORITY = {"cbs_table": 3, "lisa_file": 2, "derived": 1, "document": 0}
+STATUS_RANK = {"definitief": 3, "nader voorlopig": 2, "voorlopig": 1, "onbekend": 0, None: 0}
+
+
+@dataclass(frozen=True, order=True)
+class Quantity:
+    """What a claim is about. `indicator` is a code from config/indicators.toml (it fixes the definition),
+    `region` a CBS region code or a custom region id (config/regions.toml), `period` a year as text ("2020")."""
+
+    indicator: str
+    region: str
+    period: str
+
+    def __str__(self) -> str:
+        return f"{self.indicator}[{self.region}, {self.period}]"
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim_id: str
+    quantity: Quantity
+    value: float  # the figure as stated, in the indicator's unit (multiplied out: 18100, 15.6 for %)
+    low: float  # the interval the statement allows given its precision; low <= value <= high
+    high: float
+    precision: str  # how the interval was derived, e.g. "rounded to 100", "x 1 000, 1 decimal", "ruim"
+    source_kind: str  # one of SOURCE_KINDS
+    source: str  # CBS table id + version, LISA file name, or document path
+    location: str | None = None  # document section / paragraph / line
+    quote: str | None = None  # the exact words, for documents
+    vintage: str | None = None  # when published or fetched (ISO date)
+    status: str | None = None  # definitief / voorlopig / nader voorlopig for CBS figures
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source_kind not in SOURCE_KINDS:
+            raise ValueError(f"claim {self.claim_id}: source_kind must be one of {SOURCE_KINDS}")
+        if not (self.low <= self.value <= self.high):
+            raise ValueError(f"claim {self.claim_id}: value {self.value} outside its interval [{self.low}, {self.high}]")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A relation that must hold between quantities, from config/rules.toml.
+
+    kind: "sum" (total = sum of parts), "ratio" (ratio = numerator / denominator x scale),
+    "difference" (change = value(t) - value(t0)), "band" (diagnostic: lower <= a / b <= upper; reported,
+    never used to decide a value).
+    """
+
+    rule_id: str
+    kind: str
+    description: str
+    target: Quantity
+    inputs: tuple[Quantity, ...]
+    scale: float = 1.0
+    band: tuple[float, float] | None = None
+    params: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

@@ -1,0 +1,67 @@
+-- One row per region and year with the figures the agencies' plans quote, the change against the
+-- previous year and the base year, and the national value beside each. Built on marts.regional_profile,
+-- complete values only: an aggregate that misses a member is left out here (it stays, flagged, in the long table).
+CREATE OR REPLACE VIEW marts.regional_profile_wide AS
+WITH p AS (SELECT region_code, year, indicator, value FROM marts.regional_profile WHERE is_complete),
+wide AS (
+    SELECT region_code, year,
+        max(value) FILTER (WHERE indicator = 'cbs_employee_jobs')                 AS cbs_employee_jobs,
+        max(value) FILTER (WHERE indicator = 'cbs_employee_jobs_industry_bf')     AS cbs_industry_jobs_bf,
+        max(value) FILTER (WHERE indicator = 'cbs_employee_jobs_manufacturing_c') AS cbs_manufacturing_jobs_c,
+        max(value) FILTER (WHERE indicator = 'cbs_industry_share_bf')             AS cbs_industry_share_bf_pct,
+        max(value) FILTER (WHERE indicator = 'cbs_industry_share_c')              AS cbs_manufacturing_share_c_pct,
+        max(value) FILTER (WHERE indicator = 'cbs_jobs_kerncijfers')              AS cbs_jobs_kerncijfers,
+        max(value) FILTER (WHERE indicator = 'cbs_kerncijfers_industry_share_bf') AS cbs_kerncijfers_industry_share_bf_pct,
+        max(value) FILTER (WHERE indicator = 'lisa_jobs')                         AS lisa_jobs,
+        max(value) FILTER (WHERE indicator = 'lisa_jobs_manufacturing_c')         AS lisa_manufacturing_jobs_c,
+        max(value) FILTER (WHERE indicator = 'cbs_establishments')                AS cbs_establishments,
+        max(value) FILTER (WHERE indicator = 'lisa_establishments')               AS lisa_establishments,
+        max(value) FILTER (WHERE indicator = 'lisa_average_establishment_size')   AS lisa_average_establishment_size,
+        max(value) FILTER (WHERE indicator = 'population')                        AS population
+    FROM p GROUP BY region_code, year
+)
+SELECT
+    w.region_code, r.region_name, r.region_level, w.year,
+    w.cbs_employee_jobs,
+    w.cbs_employee_jobs - lag(w.cbs_employee_jobs) OVER (PARTITION BY w.region_code ORDER BY w.year)
+        AS cbs_employee_jobs_change_prev_year,
+    w.cbs_employee_jobs - first_value(w.cbs_employee_jobs IGNORE NULLS)
+        OVER (PARTITION BY w.region_code ORDER BY w.year ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        AS cbs_employee_jobs_change_base_year,
+    w.cbs_industry_jobs_bf, w.cbs_manufacturing_jobs_c, w.cbs_industry_share_bf_pct, w.cbs_manufacturing_share_c_pct,
+    w.cbs_jobs_kerncijfers, w.cbs_kerncijfers_industry_share_bf_pct,
+    w.lisa_jobs,
+    w.lisa_jobs - lag(w.lisa_jobs) OVER (PARTITION BY w.region_code ORDER BY w.year) AS lisa_jobs_change_prev_year,
+    w.lisa_manufacturing_jobs_c, w.cbs_establishments, w.lisa_establishments, w.lisa_average_establishment_size,
+    w.population,
+    nl.cbs_employee_jobs AS nl_cbs_employee_jobs, nl.cbs_industry_share_bf_pct AS nl_cbs_industry_share_bf_pct,
+    nl.cbs_manufacturing_share_c_pct AS nl_cbs_manufacturing_share_c_pct, nl.lisa_jobs AS nl_lisa_jobs,
+    nl.lisa_average_establishment_size AS nl_lisa_average_establishment_size, nl.population AS nl_population
+FROM wide w
+LEFT JOIN wide nl ON nl.region_code = 'NL01' AND nl.year = w.year
+LEFT JOIN marts.region_names r ON r.region_code = w.region_code;
+
+COMMENT ON VIEW marts.regional_profile_wide IS
+    'One row per region (CBS code or custom region id) and year: jobs, industry jobs, shares, establishments, average size, changes and the national value beside them';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_employee_jobs IS 'CBS employee jobs in December, all sectors (83582NED/83583NED, summed for aggregates)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_employee_jobs_change_prev_year IS 'cbs_employee_jobs minus the previous available year';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_employee_jobs_change_base_year IS 'cbs_employee_jobs minus the first year with a value (the base year)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_jobs_bf IS 'CBS employee jobs in SBI B-F (industry and energy, incl. construction)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_manufacturing_jobs_c IS 'CBS employee jobs in SBI C (manufacturing) only';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_share_bf_pct IS 'cbs_industry_jobs_bf / cbs_employee_jobs x 100 (ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_manufacturing_share_c_pct IS 'cbs_manufacturing_jobs_c / cbs_employee_jobs x 100 (ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_jobs_kerncijfers IS 'Total jobs per CBS regional key figures (70072NED)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_kerncijfers_industry_share_bf_pct IS 'B-F jobs / total jobs x 100 from 70072NED (ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.lisa_jobs IS 'LISA jobs on 1 April (full-time + part-time + temps, incl. self-employed); never merged with CBS jobs';
+COMMENT ON COLUMN marts.regional_profile_wide.lisa_jobs_change_prev_year IS 'lisa_jobs minus the previous available year';
+COMMENT ON COLUMN marts.regional_profile_wide.lisa_manufacturing_jobs_c IS 'LISA jobs in SBI C, where the export gives sectors';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_establishments IS 'CBS business establishments, all sectors (81578NED, 70072NED)';
+COMMENT ON COLUMN marts.regional_profile_wide.lisa_establishments IS 'LISA establishments on 1 April';
+COMMENT ON COLUMN marts.regional_profile_wide.lisa_average_establishment_size IS 'lisa_jobs / lisa_establishments, both from the same LISA file';
+COMMENT ON COLUMN marts.regional_profile_wide.population IS 'Population on 1 January (03759NED, else 70072NED)';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_employee_jobs IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_industry_share_bf_pct IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_manufacturing_share_c_pct IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_lisa_jobs IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_lisa_average_establishment_size IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_population IS 'The same figure for the Netherlands (NL01) in the same year';
