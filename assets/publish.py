@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.core import CORE_KEYS
+from assets.harmonised import HARMONISED
 from assets.marts import MART_KEYS
 from assets.profile import PROFILE
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
@@ -16,7 +17,7 @@ from regiostat import publish, warehouse
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
 
 
-READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE]
+READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE, HARMONISED]
 
 
 @dg.asset(key=PUBLISHED, deps=READER_FACING, group_name="publish", kinds={"duckdb"},

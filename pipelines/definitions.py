@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.core import core_assets
+from assets.harmonised import harmonised_assets
 from assets.landing import landing_asset
 from assets.lisa import LISA_LANDING, lisa_assets, lisa_inbox_sensor
 from assets.marts import mart_assets
@@ -23,7 +24,8 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
     specs = load_catalog()
     table_defs = [d for spec in specs for d in (landing_asset(spec), *raw_asset(spec))]
     everything = [*table_defs, *staging_assets([raw_key(s) for s in specs]), *core_assets(), *region_assets(),
-                  *lisa_assets(), *mart_assets(), *profile_assets(), regional_warehouse]
+                  *lisa_assets(), *mart_assets(), *profile_assets(), *harmonised_assets(),
+                  regional_warehouse]
     full_refresh = dg.define_asset_job(
         FULL_REFRESH, selection=dg.AssetSelection.all(),
         description="Land every CBS table, rebuild raw, staging, core and marts, check, then publish.",

@@ -317,7 +317,9 @@ def _apply_day(state, day: pl.DataFrame, when: date, weight: str, totals) -> Non
                 w = w if sum(w) > 0 else [1.0] * len(w)
             shares = [x / sum(w) for x in w]
         else:
-            if totals is not None:
+            if totals is not None and sum(w) == 0:  # nothing moves: no total needed
+                total = 1.0
+            elif totals is not None:
                 key = (giver, _pre_change_year(when))
                 if key not in totals:
                     raise ValueError(f"giver_totals lacks {key} needed for a transfer on {when}")
