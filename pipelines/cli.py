@@ -80,6 +80,18 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.health import check_warehouse
+
+    report = check_warehouse(settings_from_env(args.home).publish_path, max_age_hours=args.max_age_hours)
+    if not report.exists:
+        print(report.text(), file=sys.stderr)
+        return 2
+    print(report.text())
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="regiostat", description=__doc__)
     parser.add_argument("--home", help="working folder for landing zone and build db (default: ./var)")
@@ -99,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     rb.add_argument("--version", help="a file from warehouse/versions/ (default: the one before the newest)")
     rb.add_argument("--list", action="store_true", help="list the kept versions")
     rb.set_defaults(func=_rollback)
+    health = sub.add_parser("health", help="check the published warehouse (exit 1 unhealthy, 2 missing)")
+    health.add_argument("--max-age-hours", type=float, help="unhealthy if the build is older than this")
+    health.set_defaults(func=_health)
     args = parser.parse_args(argv)
     logging.getLogger("dagster").setLevel(logging.WARNING)
     return args.func(args)
