@@ -6,13 +6,15 @@ formatting of data. Frames go in through Arrow (``con.register``), never row by 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "warehouse"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+LAYERS = ("raw", "staging", "core", "marts", "meta")
 
 
 def quote_ident(name: str) -> str:
@@ -25,7 +27,24 @@ def qualified(table: str) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute((SQL_DIR / "schema.sql").read_text())
+    """Create the layers; if schema.sql changed since this build database was made, rebuild it from scratch.
+
+    The build database holds only derived data (the landing zone is the source of truth), so a
+    changed schema is met by dropping the layers rather than by migrations; the run that follows
+    rebuilds them. The published warehouse is untouched until that run passes its checks.
+    """
+    ddl = (SQL_DIR / "schema.sql").read_text()
+    fingerprint = hashlib.sha256(ddl.encode()).hexdigest()
+    has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
+                           "AND table_name = 'schema_info'").fetchall()[0][0]
+    current = con.execute("SELECT fingerprint FROM meta.schema_info").fetchall() if has_meta else []
+    if current and current[0][0] == fingerprint:
+        return
+    for layer in LAYERS:
+        con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(layer)} CASCADE")
+    con.execute(ddl)
+    con.execute("CREATE TABLE meta.schema_info (fingerprint VARCHAR, schema_version INTEGER)")
+    con.execute("INSERT INTO meta.schema_info VALUES (?, ?)", [fingerprint, SCHEMA_VERSION])
 
 
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
