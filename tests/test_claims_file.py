@@ -14,7 +14,7 @@ from regiostat.reconcile.precision import FigureError, parse_figure, parse_preci
 
 REPO = Path(__file__).resolve().parents[1]
 CLAIMS = REPO / "config" / "claims"
-FIXTURES = Path(__file__).parent / "fixtures"  # holds seeds/<document>, like the shared folder
+FIXTURES = REPO / "data" / "documents"  # holds seeds/<document>, like the shared folder
 SHARED_SEEDS = REPO.parent / "shared" / "seeds"
 INDICATORS = {i["code"] for i in tomllib.loads((REPO / "config" / "indicators.toml").read_text())["indicator"]}
 REGIONS = {"dutch_techzone", "oost_nederland", "NL01"}

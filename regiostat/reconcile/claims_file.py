@@ -27,8 +27,8 @@ REQUIRED = ("id", "document", "location", "quote", "written", "indicator", "regi
 OPTIONAL = ("unit", "precision", "interval", "scale", "reference_date", "base_period", "direction", "notes")
 DOCUMENT_FIELDS = ("title", "publisher", "published", "locale", "notes")
 DIRECTIONS = {"increase": 1, "decrease": -1}
-# The project's shared folder (documents live there): a sibling of the repository.
-DEFAULT_DOCUMENTS_ROOT = Path(__file__).resolve().parents[2].parent / "shared"
+# Source documents (the seed plans) ship in data/documents, laid out like the shared folder: seeds/<file>.
+DEFAULT_DOCUMENTS_ROOT = Path(__file__).resolve().parents[2] / "data" / "documents"
 
 _PERIOD = re.compile(r"\d{4}")
 _LINE = re.compile(r"lines?\s+(\d+)")
