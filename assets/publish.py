@@ -10,6 +10,7 @@ from assets.core import CORE_KEYS
 from assets.harmonised import HARMONISED
 from assets.marts import MART_KEYS
 from assets.profile import PROFILE
+from assets.reconcile import RECONCILIATION
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
 from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import publish, warehouse
@@ -17,7 +18,7 @@ from regiostat import publish, warehouse
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
 
 
-READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE, HARMONISED]
+READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE, HARMONISED, RECONCILIATION]
 
 
 @dg.asset(key=PUBLISHED, deps=READER_FACING, group_name="publish", kinds={"duckdb"},

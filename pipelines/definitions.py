@@ -12,6 +12,7 @@ from assets.marts import mart_assets
 from assets.profile import profile_assets
 from assets.publish import regional_warehouse
 from assets.raw import raw_asset, raw_key
+from assets.reconcile import reconcile_assets
 from assets.regions import region_assets
 from assets.staging import staging_assets
 from pipelines.resources import make_resources
@@ -25,7 +26,7 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
     table_defs = [d for spec in specs for d in (landing_asset(spec), *raw_asset(spec))]
     everything = [*table_defs, *staging_assets([raw_key(s) for s in specs]), *core_assets(), *region_assets(),
                   *lisa_assets(), *mart_assets(), *profile_assets(), *harmonised_assets(),
-                  regional_warehouse]
+                  *reconcile_assets(), regional_warehouse]
     full_refresh = dg.define_asset_job(
         FULL_REFRESH, selection=dg.AssetSelection.all(),
         description="Land every CBS table, rebuild raw, staging, core and marts, check, then publish.",

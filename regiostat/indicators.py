@@ -16,7 +16,8 @@ INDICATOR_VALUE_SCHEMA = {
     "source_table": pl.String, "period_status": pl.String, "vintage": pl.String, "source_file": pl.String,
 }
 LISA_SCHEMA = {"region_code": pl.String, "year": pl.Int64, "measure": pl.String, "sector": pl.String,
-               "sbi_section": pl.String, "value": pl.Float64, "source_file": pl.String}
+               "sbi_section": pl.String, "value": pl.Float64, "source_file": pl.String, "source_row": pl.Int64,
+               "fetch_id": pl.String, "attribution": pl.String}
 
 
 class IndicatorConfigError(ValueError):
@@ -97,7 +98,7 @@ def catalogue_frame(indicators: dict[str, Indicator]) -> pl.DataFrame:
                          for i in indicators.values()])
 
 
-def _dimension_filter(source: Source) -> pl.Expr:
+def dimension_filter(source: Source) -> pl.Expr:
     expr = pl.lit(True)
     for dim, code in source.dimensions.items():
         expr = expr & pl.col("dimension_key").str.contains(f"(^|;){dim}={code}(;|$)", literal=False)
@@ -115,7 +116,7 @@ def source_values(indicator: Indicator, source: Source, facts: pl.DataFrame, lis
                           pl.lit("LISA").alias("source_table"), pl.lit(None, pl.String).alias("period_status"),
                           pl.lit(None, pl.String).alias("vintage"), "source_file")
     rows = facts.filter(pl.col("table_id") == source.table, pl.col("measure_id") == source.measure,
-                        _dimension_filter(source), pl.col("period_type") == "jaar")
+                        dimension_filter(source), pl.col("period_type") == "jaar")
     for dim, codes in source.sum_over.items():
         pattern = f"(^|;){dim}=({'|'.join(codes)})(;|$)"
         rows = rows.filter(pl.col("dimension_key").str.contains(pattern))

@@ -14,7 +14,7 @@ import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "warehouse"
 SCHEMA_VERSION = 2
-LAYERS = ("raw", "staging", "core", "marts", "meta")
+LAYERS = ("raw", "staging", "core", "marts", "reconcile", "meta")
 
 
 def quote_ident(name: str) -> str:

@@ -86,3 +86,74 @@ def test_running_twice_leaves_the_same_row_counts(tmp_path):
     assert counts(tmp_path) == first
     assert first["core.fact_observation"] > 30_000
     assert len(list((tmp_path / "warehouse" / "versions").iterdir())) == 2
+
+
+def test_dutch_techzone_lisa_2017_is_the_sum_of_its_four_municipalities(warehouse):
+    rows = {ind: (v, n, m, ok) for ind, v, n, m, ok in warehouse.execute("""
+        SELECT indicator, value, members_with_data, members_expected, is_complete FROM marts.regional_profile
+        WHERE region_code = 'dutch_techzone' AND year = 2017""").fetchall()}
+    # LISA 2017: Emmen 45390 + Coevorden 14010 + Hoogeveen 27900 + Hardenberg 25090; 7810 + 3040 + 4090 + 5060
+    assert rows["lisa_jobs"] == (112390.0, 4, 4, True)
+    assert rows["lisa_establishments"] == (20000.0, 4, 4, True)
+
+
+def test_groningen_2015_on_2019_boundaries_is_flagged_and_sits_beside_2019(warehouse):
+    series = {y: (v, conv, method, pub, src) for y, v, conv, method, pub, src in warehouse.execute("""
+        SELECT year, value, converted, method, published_value, source_table
+        FROM marts.municipal_series_harmonised
+        WHERE indicator = 'population' AND boundary_year = 2019 AND region_code = 'GM0014'""").fetchall()}
+    assert series[2015][:3] == (227745.0, True, "merger_sum+transfer_weighted")
+    assert series[2019] == (231299.0, False, "unchanged", 231299.0, "03759NED")
+    merged_whole = warehouse.execute("""
+        SELECT sum(contributed_value) FROM marts.municipal_series_contributions
+        WHERE indicator = 'population' AND boundary_year = 2019 AND region_code = 'GM0014' AND year = 2015
+          AND contributor_weight = 1""").fetchall()[0][0]
+    assert merged_whole == 226712.0  # Groningen 200336 + Haren 18924 + Ten Boer 7452
+
+
+def test_oost_nederland_industry_share_uses_the_ratio_of_sums(warehouse):
+    rows = warehouse.execute("""
+        SELECT year, value, method, members_with_data, rule FROM marts.regional_profile
+        WHERE region_code = 'oost_nederland' AND indicator = 'cbs_kerncijfers_industry_share_bf'
+        ORDER BY year""").fetchall()
+    assert [r[0] for r in rows] == list(range(2008, 2019))
+    assert all(r[2] == "ratio of sums" and r[3] == 2 and "cbs_jobs_kerncijfers_industry_bf" in r[4] for r in rows)
+    expected = warehouse.execute("""
+        SELECT 100 * sum(value) FILTER (WHERE measure_id = 'BFNijverheidEnEnergie')
+                   / sum(value) FILTER (WHERE measure_id = 'TotaalAantalBanen')
+        FROM core.fact_observation WHERE table_id = '70072NED' AND region_code IN ('PV23', 'PV25')
+          AND period_code = '2018JJ00'""").fetchall()[0][0]
+    assert rows[-1][1] == pytest.approx(expected)
+
+
+def test_the_plan_s_two_2020_industry_figures_are_decided_and_explained(warehouse):
+    decision = warehouse.execute("""
+        SELECT chosen_claim, rejected_claims, causes, sentence FROM reconcile.decisions
+        WHERE indicator = 'lisa_jobs_manufacturing_c' AND region = 'dutch_techzone' AND period = '2020'
+    """).fetchall()
+    chosen, rejected, causes, sentence = decision[0]
+    assert chosen == "dtz-2020-industry-jobs-p67" and rejected == ["dtz-2020-industry-jobs-p61"]
+    assert "transcription" in causes and "18.100" in sentence and "15,6%" in sentence and "118.000" in sentence
+    verdicts = dict(warehouse.execute("SELECT claim_id, verdict FROM reconcile.verdicts").fetchall())
+    documents = warehouse.execute("SELECT count(*) FROM reconcile.candidates WHERE source_kind = 'document'")
+    assert len(verdicts) == documents.fetchall()[0][0] == 26
+    assert verdicts["dtz-2020-industry-jobs-p61"] == "contradicted"
+    assert all(v in {"supported", "contradicted", "unverifiable"} for v in verdicts.values())
+
+
+def test_sections_against_totals_are_checked_in_the_bundled_tables(warehouse):
+    checks = {src: (n, bad) for src, n, bad in warehouse.execute("""
+        SELECT source, count(*), sum(violation::INT) FROM reconcile.sum_checks GROUP BY ALL""").fetchall()}
+    assert checks["CBS 83582NED"][0] >= 50 and checks["CBS 70072NED"][0] >= 500
+    assert all(bad == 0 for _, bad in checks.values())
+
+
+def test_what_was_known_on_a_date(warehouse):
+    def known(on):
+        return warehouse.execute("""
+            SELECT value FROM core.observations_as_known_on(?::TIMESTAMP)
+            WHERE table_id = '70072NED' AND region_code = 'PV27' AND period_code = '2015JJ00'
+              AND measure_id = 'TotaalAantalBanen'""", [on]).fetchall()
+    assert known("2019-01-01") == [(1427000.0,)]  # the 2018 download
+    assert known("2020-01-01") == [(1427400.0,)]  # the revised figure of the 2019 download
+    assert known("2017-01-01") == []

@@ -2,7 +2,8 @@
 --   raw      rows exactly as landed (codes padded, values as text), one set per CBS table
 --   staging  typed, trimmed, scaled long observations, every vintage kept
 --   core     dimensions and the fact table (latest vintage per key)
---   marts    analyst-facing tables built from core (see marts.sql)
+--   marts    analyst-facing tables built from core (warehouse/marts/*.sql, the profile, harmonised series)
+--   reconcile  claims, rules, conflicts, decisions and verdicts
 --   meta     build information and check results
 -- Statements are idempotent: running this file twice changes nothing.
 
@@ -10,6 +11,7 @@ CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE SCHEMA IF NOT EXISTS marts;
+CREATE SCHEMA IF NOT EXISTS reconcile;
 CREATE SCHEMA IF NOT EXISTS meta;
 
 CREATE TABLE IF NOT EXISTS raw.fetches (
@@ -101,3 +103,12 @@ CREATE TABLE IF NOT EXISTS core.custom_region (
 CREATE TABLE IF NOT EXISTS meta.build_info (
     build_id VARCHAR, built_at TIMESTAMP, schema_version INTEGER, mode VARCHAR, landing_root VARCHAR
 );
+
+-- What was known on a given date: the newest vintage of every observation whose source date
+-- (vintage, else table Modified, else fetch time) is on or before d.
+--   SELECT * FROM core.observations_as_known_on(DATE '2019-01-01') WHERE ...
+CREATE OR REPLACE MACRO core.observations_as_known_on(d) AS TABLE
+    SELECT * EXCLUDE (is_latest) FROM staging.observations
+    WHERE as_of <= d
+    QUALIFY row_number() OVER (PARTITION BY table_id, measure_id, region_code, period_code, dimension_key
+                               ORDER BY as_of DESC) = 1;
