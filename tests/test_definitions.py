@@ -8,7 +8,7 @@ from pipelines.definitions import FULL_REFRESH, defs, make_definitions
 def test_definitions_load_with_every_layer():
     graph = defs.resolve_asset_graph()
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"landing", "raw", "staging", "core", "marts", "publish"}
+    assert groups == {"landing", "raw", "staging", "core", "marts", "reconcile", "publish"}
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw/cbs_83582ned", "staging/observations", "core/fact_observation",
             "marts/jobs_by_sector_region_year", "published/regional_warehouse"} <= keys
