@@ -7,12 +7,18 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import check_result, preview
 from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import staging, warehouse
-from regiostat.captures import CaptureError, read_capture
+from regiostat.captures import (CODE_COLUMNS, MEASURE_COLUMNS, MEMBERSHIP_COLUMNS, OBSERVATION_COLUMNS,
+                                CaptureError, read_capture)
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
 from regiostat.table_catalog import TableSpec
 from schemas.raw import RawDimensionCodes, RawMeasures, RawObservations
 from schemas.validation import ValidationResult, validate
 
+
+
+def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
+    """Frames of all fetches; an empty frame of the right shape when a table has none (live-only tables)."""
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def raw_key(spec: TableSpec) -> dg.AssetKey:
@@ -40,11 +46,11 @@ def raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 raise dg.Failure(f"{spec.id} fetch {done.fetch_id}: {exc}",
                                  metadata={"fetch_id": done.fetch_id}) from exc
         frames = {
-            "raw.observations": pl.concat([c.observations for c in captures]),
-            "raw.measures": pl.concat([c.measures for c in captures]),
-            "raw.dimension_codes": pl.concat([c.codes for c in captures]),
+            "raw.observations": _concat([c.observations for c in captures], OBSERVATION_COLUMNS),
+            "raw.measures": _concat([c.measures for c in captures], MEASURE_COLUMNS),
+            "raw.dimension_codes": _concat([c.codes for c in captures], CODE_COLUMNS),
             "raw.fetches": staging.fetch_table(completes),
-            "raw.region_memberships": pl.concat([c.memberships for c in captures]).with_columns(
+            "raw.region_memberships": _concat([c.memberships for c in captures], MEMBERSHIP_COLUMNS).with_columns(
                 pl.lit(spec.id).alias("table_id")),
         }
         with duckdb.get_connection() as con:

@@ -219,16 +219,19 @@ def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     if not data:
         raise CaptureError(f"{table_id}: fetch {fetch_id} has no TypedDataSet")
     columns = data[0][1].columns
+    map_year = None
     if props is not None:
         dims = {r["Key"]: r["Type"] for r in props.iter_rows(named=True)
                 if r["Type"] in {"Dimension", "TimeDimension", *GEO_KINDS}}
-        topics = [r["Key"] for r in props.iter_rows(named=True) if r["Type"] == "Topic" and r["Key"] in columns]
+        topics = [r["Key"] for r in props.iter_rows(named=True)
+                  if r["Type"] == "Topic" and r["Key"] in columns and (r.get("Datatype") or "") != "String"]
         measures = _frame([dict(table_id=table_id, fetch_id=fetch_id, measure_code=r["Key"],
                                 title=(r.get("Title") or "").strip(), unit=r.get("Unit"),
                                 decimals=_int_or_none(r.get("Decimals")),
                                 description=r.get("Description"), metadata_origin="cbs")
-                           for r in props.iter_rows(named=True) if r["Type"] == "Topic"], MEASURE_COLUMNS)
+                           for r in props.iter_rows(named=True) if r["Key"] in topics], MEASURE_COLUMNS)
         skipped = []
+        map_year = next((r.get("MapYear") for r in props.iter_rows(named=True) if r["Type"] in GEO_KINDS), None)
     else:
         topics, skipped = _declared_columns(spec, [c for c in columns if c != "ID"])
         if not topics:
@@ -241,8 +244,12 @@ def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
         measures = _declared_measures(spec, table_id, fetch_id, topics)
     region = next((d for d, k in dims.items() if k in GEO_KINDS), None)
     period = next((d for d, k in dims.items() if k == "TimeDimension"), None)
+    if period is None and props is not None and map_year not in (None, ""):
+        # A single-year table (e.g. Kerncijfers wijken en buurten 2020): the year is the region map's year.
+        period = "Perioden"
+        data = [(e, df.with_columns(pl.lit(f"{_int_or_none(map_year)}JJ00").alias(period))) for e, df in data]
     if period is None:
-        raise CaptureError(f"{table_id}: fetch {fetch_id} has no time dimension")
+        raise CaptureError(f"{table_id}: fetch {fetch_id} has no time dimension and no MapYear to date it")
     others = [d for d in dims if d not in {region, period}]
     frames = []
     for e, df in data:
