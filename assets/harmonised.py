@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import preview
 from assets.core import FACT
 from assets.lisa import LISA_STAGED
-from assets.profile import _lisa
+from assets.profile import lisa_frame
 from pipelines.resources import BuildLock
 from regiostat import warehouse
 from regiostat.harmonisation import harmonise_indicators
@@ -30,21 +30,15 @@ def municipal_series_harmonised(context: dg.AssetExecutionContext, duckdb: DuckD
     config = load_region_config()
     additive = [c for c, i in indicators.items() if i.aggregation == "sum"]
     with duckdb.get_connection() as con:
-        facts = con.sql("SELECT f.*, p.year, p.period_type FROM core.fact_observation f "
-                        "JOIN core.dim_period p USING (period_code)").pl()
-        published = indicator_values(indicators, facts, _lisa(con))
+        published = indicator_values(indicators, warehouse.facts_with_year(con), lisa_frame(con))
         changes = warehouse.read_table(con, "core.boundary_change")
         series, parts, skipped = harmonise_indicators(published, changes, additive=additive,
                                                       boundary_years=config.boundary_years, weight=config.weight)
         observed = published.select("indicator", "region_code", "year", pl.col("value").alias("published_value"),
                                     pl.col("source_table"))
         series = series.join(observed, on=["indicator", "region_code", "year"], how="left")
-        for name, frame in [("municipal_series_harmonised", series), ("municipal_series_contributions", parts)]:
-            con.register("_frame", frame.to_arrow())
-            try:
-                con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _frame")
-            finally:
-                con.unregister("_frame")
+        warehouse.create_table_from(con, "marts.municipal_series_harmonised", series)
+        warehouse.create_table_from(con, "marts.municipal_series_contributions", parts)
     for what, why in skipped.items():
         context.log.warning(f"not harmonised: {what}: {why}")
     return dg.MaterializeResult(metadata={

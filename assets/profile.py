@@ -19,11 +19,9 @@ LISA_STAGED = dg.AssetKey(["staging", "lisa_observations"])
 WIDE_VIEW_SQL = warehouse.SQL_DIR / "views" / "regional_profile_wide.sql"
 
 
-def _lisa(con) -> pl.DataFrame:
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging' "
-                         "AND table_name = 'lisa_observations'").fetchall()[0][0]
-    return warehouse.read_table(con, "staging.lisa_observations").select(list(LISA_SCHEMA)) if exists \
-        else pl.DataFrame(schema=LISA_SCHEMA)
+def lisa_frame(con) -> pl.DataFrame:
+    """staging.lisa_observations in the shape the indicator readers take."""
+    return warehouse.read_table(con, "staging.lisa_observations").select(list(LISA_SCHEMA))
 
 
 def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:
@@ -51,9 +49,7 @@ def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:
 def regional_profile(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
     indicators = load_indicators()
     with duckdb.get_connection() as con:
-        facts = con.sql("SELECT f.*, p.year, p.period_type FROM core.fact_observation f "
-                        "JOIN core.dim_period p USING (period_code)").pl()
-        published = indicator_values(indicators, facts, _lisa(con))
+        published = indicator_values(indicators, warehouse.facts_with_year(con), lisa_frame(con))
         years = published["year"].unique().sort().to_list()
         hierarchy = hierarchy_members(warehouse.read_table(con, "core.region_parent"),
                                       municipalities_by_year(con, years))
@@ -70,14 +66,8 @@ def regional_profile(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.Materi
                  .select("region_code", "region_name", "region_level", "year", "indicator", "indicator_name",
                          "value", "unit", "method", "rule", "members_with_data", "members_expected", "is_complete",
                          "missing_members", "source_tables"))
-        con.register("_profile", frame.to_arrow())
-        con.register("_names", names.to_arrow())
-        try:
-            con.execute("CREATE OR REPLACE TABLE marts.regional_profile AS SELECT * FROM _profile")
-            con.execute("CREATE OR REPLACE TABLE marts.region_names AS SELECT * FROM _names")
-        finally:
-            con.unregister("_profile")
-            con.unregister("_names")
+        warehouse.create_table_from(con, "marts.regional_profile", frame)
+        warehouse.create_table_from(con, "marts.region_names", names)
         con.execute(WIDE_VIEW_SQL.read_text())
         wide_rows = warehouse.row_count(con, "marts.regional_profile_wide")
     return dg.MaterializeResult(metadata={

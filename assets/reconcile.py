@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import preview
 from assets.lisa import LISA_STAGED
-from assets.profile import _lisa
+from assets.profile import lisa_frame
 from pipelines.resources import BuildLock
 from regiostat import warehouse
 from regiostat.indicators import load_indicators
@@ -21,14 +21,6 @@ from regiostat.regions import load_region_config
 RECONCILIATION = dg.AssetKey(["reconcile", "reconciliation"])
 SECTION_RULES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
 CLAIMS_DIR = warehouse.SQL_DIR.parent / "config" / "claims"
-
-
-def _write(con, name: str, frame: pl.DataFrame) -> None:
-    con.register("_frame", frame.to_arrow())
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE reconcile.{warehouse.quote_ident(name)} AS SELECT * FROM _frame")
-    finally:
-        con.unregister("_frame")
 
 
 def _ids(claims) -> list[str]:
@@ -58,7 +50,7 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             templates = load_rules(indicators=indicators)
         except (ClaimsFileError, RuleConfigError) as exc:
             raise dg.Failure(str(exc)) from exc
-        observed, latest = observation_claims(indicators, staged, _lisa(con))
+        observed, latest = observation_claims(indicators, staged, lisa_frame(con))
         claims = documents + observed
         rules = instantiate(templates, [c.quantity for c in claims], indicators=indicators,
                             memberships={r.id: r.members for r in regions})
@@ -105,7 +97,7 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
         con.execute("CREATE SCHEMA IF NOT EXISTS reconcile")
         for name, frame in [("candidates", claims_frame(claims)), ("rules", rule_frame), ("conflicts", conflicts),
                             ("decisions", decisions), ("verdicts", verdict_frame), ("sum_checks", checks)]:
-            _write(con, name, frame)
+            warehouse.create_table_from(con, f"reconcile.{name}", frame)
     counts = verdict_frame.group_by("verdict").len()
     return dg.MaterializeResult(metadata={
         "claims": len(claims), "document_claims": len(documents), "rules": len(rules),

@@ -329,7 +329,7 @@ def _apply_day(state, day: pl.DataFrame, when: date, weight: str, totals) -> Non
             shares = [min(x / total, 1.0) if total > 0 else 0.0 for x in w]
             if sum(shares) > 1:
                 shares = [s / sum(shares) for s in shares]
-        for receiver, kind, share in zip(events["to_code"], events["kind"], shares):
+        for receiver, kind, share in zip(events["to_code"], events["kind"], shares, strict=True):
             if share > 0:
                 moves[giver].append((receiver, share, METHOD_OF_KIND[kind]))
     for giver, targets in moves.items():

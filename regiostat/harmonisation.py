@@ -42,20 +42,21 @@ def harmonise_indicators(published: pl.DataFrame, changes: pl.DataFrame, *, addi
             except ValueError as exc:
                 skipped[f"{code} on {target} boundaries"] = str(exc)
                 continue
-            values = {(r["region_code"], r["year"]): r["value"] for r in frame.iter_rows(named=True)}
             series.append(out.select(
                 pl.lit(code).alias("indicator"), pl.lit(target, pl.Int64).alias("boundary_year"), "region_code",
                 pl.col("year").cast(pl.Int64), "value", "converted", "method", "weight",
                 pl.col("contributors").list.join(", ").alias("contributors")))
-            exploded = out.select("region_code", "year", "contributors", "contributor_weights").explode(
-                "contributors", "contributor_weights")
-            parts.append(exploded.select(
-                pl.lit(code).alias("indicator"), pl.lit(target, pl.Int64).alias("boundary_year"), "region_code",
-                pl.col("year").cast(pl.Int64), pl.col("contributors").alias("contributor_code"),
-                pl.col("contributor_weights").alias("contributor_weight"),
-                pl.struct("contributors", "year", "contributor_weights").map_elements(
-                    lambda r: values.get((r["contributors"], r["year"]), 0.0) * r["contributor_weights"],
-                    return_dtype=pl.Float64).alias("contributed_value")))
+            sources = frame.select(pl.col("region_code").alias("contributor_code"), pl.col("year").cast(pl.Int64),
+                                   pl.col("value").alias("source_value"))
+            parts.append(
+                out.select("region_code", pl.col("year").cast(pl.Int64), "contributors", "contributor_weights")
+                .explode("contributors", "contributor_weights")
+                .rename({"contributors": "contributor_code", "contributor_weights": "contributor_weight"})
+                .join(sources, on=["contributor_code", "year"], how="left")
+                .select(pl.lit(code).alias("indicator"), pl.lit(target, pl.Int64).alias("boundary_year"),
+                        "region_code", "year", "contributor_code", "contributor_weight",
+                        (pl.col("source_value").fill_null(0.0) * pl.col("contributor_weight"))
+                        .alias("contributed_value")))
     return (pl.concat(series).cast(SERIES_SCHEMA) if series else pl.DataFrame(schema=SERIES_SCHEMA),
             pl.concat(parts).cast(CONTRIBUTION_SCHEMA) if parts else pl.DataFrame(schema=CONTRIBUTION_SCHEMA),
             skipped)

@@ -48,7 +48,8 @@ def run_lock(lock_path: Path | str, *, run_id: str, timeout: float = 3600.0, pol
                     on_wait(f"waiting for the build lock {path}: held by {_holder(path)}")
                     told = True
                 if time.monotonic() >= deadline:
-                    raise RunLockTimeout(f"gave up after {timeout:.0f} s: {path} is held by {_holder(path)}")
+                    raise RunLockTimeout(
+                        f"gave up after {timeout:.0f} s: {path} is held by {_holder(path)}") from None
                 time.sleep(poll)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"run_id": run_id, "pid": os.getpid(),

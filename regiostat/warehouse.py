@@ -70,6 +70,23 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     return frame.height
 
 
+def create_table_from(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """CREATE OR REPLACE a table with the frame's columns (for tables whose shape the frame defines)."""
+    view = "_regiostat_new_table"
+    con.register(view, frame.to_arrow())
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS SELECT * FROM {quote_ident(view)}")
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
+def facts_with_year(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """core.fact_observation with each period's year and type, as the indicator readers need it."""
+    return con.sql("SELECT f.*, p.year, p.period_type FROM core.fact_observation f "
+                   "JOIN core.dim_period p USING (period_code)").pl()
+
+
 def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, str] | None = None) -> pl.DataFrame:
     condition = " AND ".join(f"{quote_ident(col)} = ?" for col in (where or {})) or "TRUE"
     return con.sql(f"SELECT * FROM {qualified(table)} WHERE {condition}", params=list((where or {}).values())).pl()

@@ -13,8 +13,6 @@ import requests
 
 from regiostat.cbs_client import CbsFetchError, TooManyRecordsError, odata_literal, region_period_filter
 from tests.cbs_http_server import V3_API, V3_CATALOG, V3_FEED, V4, Fault
-from tests.conftest_http import (  # noqa: F401  (fixtures, for runs without tests/conftest.py)
-    cbs_client, cbs_data_dir, cbs_server, cbs_server_factory, make_client, sleeps)
 
 OBS = f"{V4}/03759ned/Observations"
 PROPS = f"{V4}/03759ned/Properties"

@@ -12,8 +12,6 @@ from regiostat.cbs_client import CbsFetchError
 from regiostat.fetch import fetch_v3_table, fetch_v4_table
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
 from tests.cbs_http_server import V3_API, V3_FEED, V4, Fault
-from tests.conftest_http import (  # noqa: F401  (fixtures, for runs without tests/conftest.py)
-    cbs_client, cbs_data_dir, cbs_server, cbs_server_factory, make_client, sleeps)
 
 OBS = f"{V4}/03759ned/Observations"
 V4_DIR = "api-samples/v4_datasets.cbs.nl/03759ned"
