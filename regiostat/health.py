@@ -1,0 +1,174 @@
+"""Health check of the PUBLISHED warehouse, the file readers open (no Dagster needed).
+
+``check_warehouse`` opens ``warehouse/regional.duckdb`` read-only (it never writes, never takes
+the build lock) and answers the questions an operator or a monitoring probe asks:
+
+* is it a readable DuckDB file written with the schema version this code expects;
+* are the tables readers rely on there and non-empty (core.fact_observation, core.dim_region,
+  core.dim_period and every mart);
+* how old is the build (meta.build_info.built_at), against an optional limit;
+* does every region and period code on a fact row exist in its dimension;
+* how many earlier versions are kept for rollback.
+
+Temporary ``.tmp`` candidates next to the file (left by a publish that was killed) are not
+the warehouse: they never make it unhealthy, they are only mentioned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from regiostat.publish import list_versions
+from regiostat.warehouse import SCHEMA_VERSION, mart_names, qualified
+
+REQUIRED_CORE = ("core.fact_observation", "core.dim_region", "core.dim_period")
+_CLOCK_SKEW_SECONDS = 300  # a build stamped further in the future than this is suspect
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report. ``ok`` False makes the warehouse unhealthy; ``info`` lines never do."""
+
+    check: str
+    ok: bool
+    detail: str
+    info: bool = False
+
+    @property
+    def label(self) -> str:
+        return "info" if self.info else ("ok" if self.ok else "FAIL")
+
+
+@dataclass
+class HealthReport:
+    path: Path
+    exists: bool
+    findings: list[Finding] = field(default_factory=list)
+    build_id: str | None = None
+    built_at: datetime | None = None
+    age_hours: float | None = None
+    schema_version: int | None = None
+    row_counts: dict[str, int] = field(default_factory=dict)
+    versions_kept: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exists and all(f.ok for f in self.findings)
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if not f.ok]
+
+    def text(self) -> str:
+        if not self.exists:
+            return f"warehouse {self.path}: MISSING (no such file)"
+        head = "HEALTHY" if self.ok else f"UNHEALTHY ({len(self.problems)} problem(s))"
+        lines = [f"warehouse {self.path}: {head}"]
+        if self.build_id is not None:
+            lines.append(f"  build {self.build_id}")
+        lines += [f"  {f.label:<4}  {f.check}: {f.detail}" for f in self.findings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
+                    expected_schema_version: int = SCHEMA_VERSION, now: datetime | None = None) -> HealthReport:
+    """Check the published warehouse at ``path``; never raises for an unhealthy file, reports it."""
+    path = Path(path)
+    report = HealthReport(path=path, exists=path.is_file())
+    if not report.exists:
+        return report
+    report.versions_kept = len(list_versions(path))
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        report.findings.append(Finding("readable", False, f"not a readable DuckDB file: {_one_line(exc)}"))
+        return report
+    try:
+        _check(con, report, max_age_hours=max_age_hours, expected=expected_schema_version,
+               now=now or datetime.now(UTC))
+    except duckdb.Error as exc:  # a damaged file can fail any query; say so instead of crashing the probe
+        report.findings.append(Finding("query", False, f"query failed: {_one_line(exc)}"))
+    finally:
+        con.close()
+    versions_dir = path.parent / "versions"
+    report.findings.append(Finding("versions kept", True, f"{report.versions_kept} in {versions_dir}"
+                                   + ("" if report.versions_kept else " (nothing to roll back to)"), info=True))
+    strays = sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    if strays:  # candidates of a publish that was killed: never read, only taking disk space
+        size = sum(p.stat().st_size for p in strays if p.is_file())
+        report.findings.append(Finding("stray publish candidates", True, f"{len(strays)} .tmp file(s), "
+                                       f"{size / 1e6:.1f} MB, left by an interrupted publish; safe to delete "
+                                       "when no run is active", info=True))
+    return report
+
+
+def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, max_age_hours: float | None, expected: int,
+           now: datetime) -> None:
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    add = report.findings.append
+
+    # schema version and build stamp
+    if "meta.build_info" not in present:
+        add(Finding("schema version", False, "meta.build_info is missing"))
+    else:
+        rows = con.execute("SELECT build_id, built_at, schema_version FROM meta.build_info").fetchall()
+        if len(rows) != 1:
+            add(Finding("schema version", False, f"meta.build_info has {len(rows)} rows, expected exactly 1"))
+        else:
+            report.build_id, report.built_at, report.schema_version = rows[0]
+            add(Finding("schema version", report.schema_version == expected,
+                        f"{report.schema_version} (this code expects {expected})"))
+            add(_age(report, max_age_hours, now))
+
+    # required tables, non-empty
+    marts = sorted({f"marts.{m}" for m in mart_names()} | {t for t in present if t.startswith("marts.")})
+    for table in (*REQUIRED_CORE, *marts):
+        if table not in present:
+            add(Finding(table, False, "missing"))
+            continue
+        rows = con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchall()[0][0]
+        report.row_counts[table] = rows
+        add(Finding(table, rows > 0, f"{rows:,} rows" if rows else "empty"))
+
+    # referential integrity of the fact table
+    if all(t in present for t in REQUIRED_CORE):
+        orphans = con.execute("""
+            SELECT 'region', count(DISTINCT f.region_code), count(*), min(f.region_code)
+            FROM core.fact_observation f ANTI JOIN core.dim_region r USING (region_code)
+            UNION ALL
+            SELECT 'period', count(DISTINCT f.period_code), count(*), min(f.period_code)
+            FROM core.fact_observation f ANTI JOIN core.dim_period p USING (period_code)
+        """).fetchall()
+        bad = [(dim, codes, rows, example) for dim, codes, rows, example in orphans if rows]
+        detail = ("every region and period code is in core.dim_region / core.dim_period" if not bad else
+                  "; ".join(f"{codes} {dim} code(s) on {rows} fact row(s) not in core.dim_{dim} (e.g. {example!r})"
+                            for dim, codes, rows, example in bad))
+        add(Finding("fact codes in dimensions", not bad, detail))
+
+
+def _age(report: HealthReport, max_age_hours: float | None, now: datetime) -> Finding:
+    built = report.built_at
+    if not isinstance(built, datetime):
+        return Finding("build age", False, f"built_at is {built!r}, not a timestamp")
+    built_utc = built.replace(tzinfo=UTC) if built.tzinfo is None else built.astimezone(UTC)
+    seconds = (now.astimezone(UTC) - built_utc).total_seconds()
+    report.age_hours = seconds / 3600
+    when = built_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if seconds < -_CLOCK_SKEW_SECONDS:
+        return Finding("build age", False, f"built {when}, {-report.age_hours:.1f} h in the future (clock skew?)")
+    limit = "" if max_age_hours is None else f"; limit {max_age_hours:g} h"
+    ok = max_age_hours is None or report.age_hours <= max_age_hours
+    return Finding("build age", ok, f"built {when}, {max(report.age_hours, 0):.1f} h ago{limit}"
+                   + ("" if ok else " (too old)"))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
