@@ -31,7 +31,10 @@ def _build(args: argparse.Namespace) -> int:
             print(summary.value, file=sys.stderr)
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            print(f"step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
+            error = event.event_specific_data.error
+            while error.cause is not None:  # Dagster wraps the real error; the innermost names table and URL
+                error = error.cause
+            print(f"step failed: {event.step_key}: {error.message.strip()}", file=sys.stderr)
     elapsed = time.perf_counter() - started
     if not result.success:
         print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
@@ -69,13 +72,18 @@ def _import_statline(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
     from regiostat.publish import list_versions, rollback
+    from regiostat.run_lock import run_lock
 
-    publish_path = Path(settings_from_env(args.home).publish_path)
+    settings = settings_from_env(args.home)
+    publish_path = Path(settings.publish_path)
     if args.list:
         for v in list_versions(publish_path):
             print(v)
         return 0
-    restored = rollback(publish_path, Path(args.version) if args.version else None)
+    # the same lock as a run: a rollback never interleaves with a publish
+    with run_lock(Path(settings.build_db).with_name("run.lock"), run_id="rollback",
+                  on_wait=lambda msg: print(msg, file=sys.stderr)):
+        restored = rollback(publish_path, Path(args.version) if args.version else None)
     print(f"{publish_path} now holds {restored.name}")
     return 0
 

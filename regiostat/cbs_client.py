@@ -8,6 +8,7 @@ hold a whole table in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import urllib.parse
 from urllib.parse import quote
 
 import requests
@@ -99,6 +101,22 @@ class _Retry(Exception):
         self.problem, self.status, self.wait = problem, status, wait
 
 
+def _without_credentials(endpoints: CbsEndpoints) -> tuple[CbsEndpoints, tuple[str, str] | None]:
+    """Move ``user:secret@`` out of the base URLs: URLs end up in the landing manifest, the warehouse
+    and error messages, credentials must not."""
+    auth = None
+    clean = {}
+    for name, url in dataclasses.asdict(endpoints).items():
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            auth = (urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or ""))
+            host = parts.hostname or ""
+            netloc = f"{host}:{parts.port}" if parts.port else host
+            url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        clean[name] = url
+    return CbsEndpoints(**clean), auth
+
+
 class CbsClient:
     """Shared transport; ``client.v4`` and ``client.v3`` build the URLs."""
 
@@ -115,13 +133,15 @@ class CbsClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ):
-        self.endpoints = endpoints or CbsEndpoints()
+        self.session = session or requests.Session()
+        self.endpoints, auth = _without_credentials(endpoints or CbsEndpoints())
+        if auth is not None:  # a mirror behind basic auth: send it as a header, never keep it in URLs
+            self.session.auth = auth
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.jitter = jitter  # fraction added on top of the backoff; 0 makes waits exact
-        self.session = session or requests.Session()
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.v4 = V4Api(self)

@@ -122,7 +122,7 @@ class LandingZone:
             if existing.sha256 != digest:
                 raise LandingError(f"{rel}: already landed with other content; landing files are never overwritten")
             return existing
-        target = self.root / rel
+        target = self.path_of(str(rel))
         target.parent.mkdir(parents=True, exist_ok=True)
         payload = gzip.compress(content, mtime=0) if compress else content
         if target.exists() and _sha256_of(target, compressed=compress) != digest:
@@ -165,6 +165,14 @@ class LandingZone:
         self._append(entry)
         return entry
 
+    def path_of(self, rel: str) -> Path:
+        """The file a manifest path names, refusing any path that would leave the landing root."""
+        parts = PurePosixPath(rel).parts
+        if (not rel or "\\" in rel or PurePosixPath(rel).is_absolute()
+                or any(p in ("", ".", "..") for p in parts)):
+            raise LandingError(f"manifest path {rel!r} leaves the landing zone {self.root}")
+        return self.root.joinpath(*parts)
+
     def import_fetch(self, other: LandingZone, fetch_id: str) -> int:
         """Copy one complete fetch from another zone (e.g. the bundled one), file and manifest row alike.
 
@@ -184,10 +192,10 @@ class LandingZone:
                 if mine[entry.path].sha256 != entry.sha256:
                     raise LandingError(f"{entry.path}: already landed here with other content")
                 continue
-            other.read_bytes(entry)  # verifies the source copy before we trust it
-            target = self.root / entry.path
+            other.read_bytes(entry)  # verifies the source copy (and its path) before we trust it
+            target = self.path_of(entry.path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, (other.root / entry.path).read_bytes())
+            _atomic_write(target, other.path_of(entry.path).read_bytes())
             self._append(entry)
             copied += 1
         self._append(next(e for e in rows if e.entity == COMPLETE_ENTITY))
@@ -240,7 +248,7 @@ class LandingZone:
 
     def read_bytes(self, entry: LandingEntry) -> bytes:
         """The file's bytes, checked against the manifest's sha256."""
-        raw = (self.root / entry.path).read_bytes()
+        raw = self.path_of(entry.path).read_bytes()
         content = gzip.decompress(raw) if entry.compression == "gzip" else raw
         if hashlib.sha256(content).hexdigest() != entry.sha256:
             raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")

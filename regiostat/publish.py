@@ -36,20 +36,30 @@ def publish(build_path: Path, publish_path: Path, *, keep: int = 5) -> Published
     publish_path.parent.mkdir(parents=True, exist_ok=True)
     versions = publish_path.parent / "versions"
     versions.mkdir(exist_ok=True)
+    remove_stale_candidates(publish_path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     candidate = publish_path.parent / f".{publish_path.name}.{stamp}.tmp"
     try:
         shutil.copyfile(build_path, candidate)
         _fsync(candidate)
         fact_rows = verify(candidate)
-        version_path = versions / f"{publish_path.stem}-{stamp}{publish_path.suffix}"
-        os.link(candidate, version_path)
         os.replace(candidate, publish_path)
         _fsync_dir(publish_path.parent)
+        # Only a file that was published is listed as a version (a kill before this line lists nothing).
+        version_path = versions / f"{publish_path.stem}-{stamp}{publish_path.suffix}"
+        os.link(publish_path, version_path)
     finally:
         candidate.unlink(missing_ok=True)
     prune_versions(versions, publish_path, keep=keep)
     return Published(publish_path, version_path, fact_rows)
+
+
+def remove_stale_candidates(publish_path: Path) -> int:
+    """Copies left by a publish that was killed; callers hold the run lock, so none is in use."""
+    stale = list(Path(publish_path).parent.glob(f".{Path(publish_path).name}.*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def verify(path: Path) -> int:
@@ -83,18 +93,21 @@ def prune_versions(versions: Path, publish_path: Path, *, keep: int) -> None:
 
 
 def rollback(publish_path: Path, version: Path | None = None) -> Path:
-    """Put an earlier version back (default: the one before the newest) by the same atomic rename."""
-    history = list_versions(publish_path)
+    """Put an earlier version back (default: the newest kept version that is not the one published now)
+    by the same verified, atomic rename."""
+    publish_path = Path(publish_path)
     if version is None:
-        if len(history) < 2:
+        earlier = [v for v in list_versions(publish_path)
+                   if not (publish_path.exists() and os.path.samefile(v, publish_path))]
+        if not earlier:
             raise PublishError("no earlier published version to roll back to")
-        version = history[-2]
+        version = earlier[-1]
     verify(version)
-    candidate = Path(publish_path).parent / f".{Path(publish_path).name}.rollback.tmp"
+    candidate = publish_path.parent / f".{publish_path.name}.rollback.tmp"
     shutil.copyfile(version, candidate)
     _fsync(candidate)
     os.replace(candidate, publish_path)
-    _fsync_dir(Path(publish_path).parent)
+    _fsync_dir(publish_path.parent)
     return version
 
 

@@ -64,3 +64,16 @@ def test_failed_raw_check_blocks_publish_and_names_file_and_row(tmp_path):
     assert "published__regional_warehouse" not in executed and "staging__observations" not in executed
     assert _published_state(tmp_path) == before
     assert len(list((tmp_path / "warehouse" / "versions").iterdir())) == 1
+
+
+def test_rollback_restores_the_previous_version_and_says_which(tmp_path, capsys):
+    from pipelines.cli import main
+
+    assert run_full_refresh(tmp_path).success
+    first = _published_state(tmp_path)
+    assert run_full_refresh(tmp_path).success
+    second = _published_state(tmp_path)
+    assert second[2] != first[2]  # another build id
+    assert main(["--home", str(tmp_path), "rollback"]) == 0
+    assert _published_state(tmp_path)[1:] == first[1:]
+    assert "now holds regional-" in capsys.readouterr().out

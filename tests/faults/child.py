@@ -91,7 +91,7 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         shutil.copyfile = copyfile
 
-    elif kind == "publish-rename":  # copy verified and linked into versions/, rename not done
+    elif kind == "publish-rename":  # copy verified, rename not done (versions/ is linked only after it)
         real_replace_file = os.replace
 
         def replace(src, dst, *args, **kwargs):

@@ -161,13 +161,13 @@ def test_kill9_at_every_stage_leaves_readers_and_landing_intact_and_the_next_run
     fault_ledger.record(fault="kill -9 during publish: candidate half copied", outcome="failed cleanly",
                         rows_lost=rows_lost, files_lost=n_lost, detail="stray .tmp ignored by readers and health")
 
-    # 5. publish killed after the candidate was verified and linked into versions/, before the rename
+    # 5. publish killed after the candidate was verified, before the rename; it first removed the stray of 4
     _publish_child(home, tmp_path, "publish-rename")
     rows_lost, n_lost = assert_survived_kill(home, before, landed_before)
-    assert len(strays()) == 2
-    fault_ledger.record(fault="kill -9 during publish: between verify/link and rename", outcome="failed cleanly",
-                        rows_lost=rows_lost, files_lost=n_lost, detail="published file untouched (versions/: "
-                        "see test_a_killed_publish_leaves_no_version_that_was_never_published)")
+    assert len(strays()) == 1 and half not in strays()
+    fault_ledger.record(fault="kill -9 during publish: between verify and rename", outcome="failed cleanly",
+                        rows_lost=rows_lost, files_lost=n_lost, detail="published file and versions/ untouched; "
+                        "the previous stray copy was removed by this publish")
 
     # 6. the next normal run succeeds with no cleanup, among all that debris, and publishes
     result = run_full_refresh(home)
@@ -187,10 +187,6 @@ def test_kill9_at_every_stage_leaves_readers_and_landing_intact_and_the_next_run
     verify_landing(home)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "regiostat/publish.py links the verified candidate into versions/ (os.link) BEFORE os.replace: a kill "
-    "between the two leaves versions/ listing a build that was never published, and `regiostat rollback` "
-    "(history[-2]) then 'rolls back' to the file that is already published. Fix: link after the rename."))
 def test_a_killed_publish_leaves_no_version_that_was_never_published(baseline_home, tmp_path, fault_ledger):
     home = baseline_home
     before = published_state(home)
@@ -198,7 +194,7 @@ def test_a_killed_publish_leaves_no_version_that_was_never_published(baseline_ho
     _publish_child(home, tmp_path, "publish-rename")
     listed = [p.name for p in list_versions(home / PUBLISHED)]
     orphans = [name for name in listed if name not in before.versions]
-    fault_ledger.record(fault="kill -9 between link and rename: what versions/ lists",
+    fault_ledger.record(fault="kill -9 between verify and rename: what versions/ lists",
                         outcome="NOT HANDLED" if orphans else "failed cleanly",
                         detail=f"{len(orphans)} never-published version(s) listed for rollback" if orphans else "")
     assert orphans == []

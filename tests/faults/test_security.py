@@ -1,8 +1,7 @@
 """Hostile input: SQL built from names and values, landing paths, the webserver's bind address, secrets.
 
-Tests marked ``xfail(strict=True)`` pin down a weakness found in code this suite does not own; each
-reason names the file and the fix. When the fix lands the test passes, strict xfail turns that into a
-failure, and the marker should be removed.
+Three tests here first failed (a manifest path leaving the landing root, credentials in a CBS base
+URL reaching the manifest); they pin the fixes in regiostat/landing.py and regiostat/cbs_client.py.
 """
 
 from __future__ import annotations
@@ -97,12 +96,6 @@ def test_hostile_values_round_trip_and_only_match_themselves(build_con, fault_le
 
 # -- landing paths -----------------------------------------------------------------------------
 
-PATH_FIX = ("regiostat/landing.py trusts the manifest's `path`: read_bytes() and import_fetch() use "
-            "`root / entry.path`, so '../x' or an absolute path reads (and import_fetch writes) outside the "
-            "landing root. Fix: resolve every manifest path through one guard that refuses absolute paths, "
-            "'..'/'.' parts and anything not shaped files/<table>/<fetch>/<name> (each part via safe_part), "
-            "in read_bytes, import_fetch (source and target) and write.")
-
 
 def _hostile_bundle(tmp_path: Path, rel: str, secret: Path) -> tuple[LandingZone, str]:
     """A landing zone (say, a bundle someone sent) whose manifest points outside its root."""
@@ -119,7 +112,6 @@ def _hostile_bundle(tmp_path: Path, rel: str, secret: Path) -> tuple[LandingZone
     return other, row.fetch_id
 
 
-@pytest.mark.xfail(strict=True, reason=PATH_FIX)
 @pytest.mark.parametrize("style", ["relative", "absolute"])
 def test_import_fetch_refuses_a_manifest_path_outside_the_landing_root(tmp_path, style, fault_ledger):
     secret = tmp_path / "bundle" / "not-landing-data.json"  # outside the bundle's landing root
@@ -144,7 +136,6 @@ def test_import_fetch_refuses_a_manifest_path_outside_the_landing_root(tmp_path,
     assert refused and not outside
 
 
-@pytest.mark.xfail(strict=True, reason=PATH_FIX)
 def test_reading_a_tampered_manifest_never_leaves_the_landing_root(tmp_path, fault_ledger):
     secret = tmp_path / "outside.json"
     secret.write_bytes(b'{"value": ["private"]}')
@@ -222,12 +213,6 @@ def test_settings_have_no_secret_fields_and_read_only_documented_variables(fault
     fault_ledger.record(fault="credential-bearing settings fields", outcome="refused", detail="none exist")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A CBS base URL with credentials (REGIOSTAT_CBS_V4_BASE=https://user:token@mirror/...) is stored verbatim: "
-    "regiostat/cbs_client.py puts the full URL in Page.url (-> landing manifest `origin`, raw.fetches, "
-    "core.fact_observation.origin) and in every CbsFetchError message (-> Dagster step failure, CLI stderr). "
-    "Fix: strip userinfo from URLs in CbsClient.get/pages (send it as session.auth instead) and in "
-    "CbsFetchError, or refuse credentials in the REGIOSTAT_CBS_* variables in settings_from_env."))
 def test_credentials_in_a_cbs_base_url_never_reach_the_manifest_or_error_messages(tmp_path, cbs_server_factory,
                                                                                   sleeps, fault_ledger):
     secret = "s3cret-token-4f9a"
