@@ -136,9 +136,13 @@ def conflicts_between_figures(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                              FROM reconcile.conflicts GROUP BY ALL ORDER BY conflicts DESC""").pl()
         contradicted = con.sql("SELECT claim_id, sentence FROM reconcile.verdicts "
                                "WHERE verdict = 'contradicted'").pl()
+    by_cause = ", ".join(f"{r['conflicts']} {'+'.join(r['causes'])}" for r in summary.to_dicts())
+    text = (f"{summary['conflicts'].sum()} sets of figures cannot all be true ({by_cause}); "
+            f"{contradicted.height} published claims contradicted. "
+            "See reconcile.conflicts, reconcile.decisions and reconcile.verdicts.")
     return dg.AssetCheckResult(
         passed=summary.is_empty(), severity=dg.AssetCheckSeverity.WARN,
-        metadata={"conflicts_by_cause": dg.MetadataValue.json(
+        metadata={"summary": dg.MetadataValue.text(text), "conflicts_by_cause": dg.MetadataValue.json(
             [{**r, "causes": list(r["causes"])} for r in summary.to_dicts()]),
             "contradicted_claims": dg.MetadataValue.json(contradicted.to_dicts())})
 

@@ -25,7 +25,8 @@ def _build(args: argparse.Namespace) -> int:
     failed_checks = [e.event_specific_data for e in result.all_events
                      if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
     for check in failed_checks:
-        print(f"check failed: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
+        kind = "warning" if check.severity == dg.AssetCheckSeverity.WARN else "check failed (blocks publishing)"
+        print(f"{kind}: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
         summary = check.metadata.get("summary")
         if summary is not None:
             print(summary.value, file=sys.stderr)
