@@ -18,7 +18,8 @@ from regiostat import publish, warehouse
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
 
 
-READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE, HARMONISED, RECONCILIATION]
+READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE, HARMONISED,
+                 RECONCILIATION]
 
 
 @dg.asset(key=PUBLISHED, deps=READER_FACING, group_name="publish", kinds={"duckdb"},

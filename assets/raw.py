@@ -7,13 +7,18 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import check_result, preview
 from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import staging, warehouse
-from regiostat.captures import (CODE_COLUMNS, MEASURE_COLUMNS, MEMBERSHIP_COLUMNS, OBSERVATION_COLUMNS,
-                                CaptureError, read_capture)
+from regiostat.captures import (
+    CODE_COLUMNS,
+    MEASURE_COLUMNS,
+    MEMBERSHIP_COLUMNS,
+    OBSERVATION_COLUMNS,
+    CaptureError,
+    read_capture,
+)
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
 from regiostat.table_catalog import TableSpec
 from schemas.raw import RawDimensionCodes, RawMeasures, RawObservations
 from schemas.validation import ValidationResult, validate
-
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:

@@ -12,8 +12,8 @@ from pipelines.resources import BuildLock
 from regiostat import warehouse
 from regiostat.indicators import load_indicators
 from regiostat.reconcile import engine
-from regiostat.reconcile.consistency import sum_checks
 from regiostat.reconcile.claims_file import DEFAULT_DOCUMENTS_ROOT, ClaimsFileError, load_claims
+from regiostat.reconcile.consistency import sum_checks
 from regiostat.reconcile.rules import RuleConfigError, instantiate, labels, load_rules
 from regiostat.reconcile.warehouse_claims import claims_frame, observation_claims
 from regiostat.regions import load_region_config

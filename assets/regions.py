@@ -122,5 +122,5 @@ def dim_indicator(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.Materiali
 
 
 def region_assets() -> list:
-    return [region_crosswalks_landing, region_crosswalks_raw, region_memberships_valid, region_parent, region_parent_one_per_year,
-            custom_region, dim_indicator]
+    return [region_crosswalks_landing, region_crosswalks_raw, region_memberships_valid, region_parent,
+            region_parent_one_per_year, custom_region, dim_indicator]

@@ -6,7 +6,8 @@ the ``Description`` of each RegioS code. The grammar below was derived from all 
 
 GM descriptions (one block per event, giver and receiver both describe it)::
 
-    <Gemeentelijke herindeling|Grenswijziging|Wijziging|Opgeheven|Ontstaan> per DD-MM-YYYY[,] <ontvangen van|overgegaan naar|uit>:
+    <Gemeentelijke herindeling|Grenswijziging|Wijziging|Opgeheven|Ontstaan> per DD-MM-YYYY[,]
+        <ontvangen van|overgegaan naar|uit>:
     - Name (GMxxxx),
     ... 4537 hectare met 9120 woningen en 20191 inwoners     (parts may be missing: "... 13 inwoners")
     Naamswijziging per DD-MM-YYYY,
@@ -32,10 +33,11 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 import polars as pl
 

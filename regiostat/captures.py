@@ -135,8 +135,8 @@ def _declared_measures(spec: TableSpec, table_id: str, fetch_id: str, keys: list
     rows = []
     for key in keys:
         m = spec.declared_measures.get(key) or spec.declared_measures.get(_SUFFIX.sub("", key))
-        rows.append(dict(table_id=table_id, fetch_id=fetch_id, measure_code=key, measure_id=m.key, title=m.title, unit=m.unit,
-                         decimals=m.decimals, description=m.evidence, metadata_origin="declared"))
+        rows.append(dict(table_id=table_id, fetch_id=fetch_id, measure_code=key, measure_id=m.key, title=m.title,
+                         unit=m.unit, decimals=m.decimals, description=m.evidence, metadata_origin="declared"))
     return _frame(rows, MEASURE_COLUMNS)
 
 

@@ -13,11 +13,11 @@ import json
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-import urllib.parse
 from urllib.parse import quote
 
 import requests

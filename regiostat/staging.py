@@ -70,7 +70,8 @@ def _multiplied_out(value: pl.Expr, scale: pl.Expr, decimals: pl.Expr) -> pl.Exp
 
 def _measure_units(measures: pl.DataFrame) -> pl.DataFrame:
     rows = []
-    for m in measures.select("table_id", "fetch_id", "measure_code", "measure_id", "unit", "decimals").iter_rows(named=True):
+    columns = ("table_id", "fetch_id", "measure_code", "measure_id", "unit", "decimals")
+    for m in measures.select(columns).iter_rows(named=True):
         unit = parse_unit(m["unit"])
         rows.append({**m, "unit": unit.published, "scale_factor": unit.scale,
                      "decimals_value": scaled_decimals(m["decimals"], unit.scale)})

@@ -11,8 +11,13 @@ import polars as pl
 import pytest
 
 from regiostat.landing import LandingZone
-from regiostat.lisa import (LisaFileError, land_lisa_file, municipality_lookup_from_codes, read_lisa_export,
-                            safe_landing_name)
+from regiostat.lisa import (
+    LisaFileError,
+    land_lisa_file,
+    municipality_lookup_from_codes,
+    read_lisa_export,
+    safe_landing_name,
+)
 from tests.fixtures.lisa.make_corpus import UNSAFE_NAMES, cases, text
 
 HERE = Path(__file__).parent

@@ -3,8 +3,7 @@
 import pytest
 
 from regiostat.landing import LandingZone
-from regiostat.statline_csv import (StatlineCsvError, import_download, parse_download_name, read_metadata,
-                                    read_untyped)
+from regiostat.statline_csv import StatlineCsvError, import_download, parse_download_name, read_metadata, read_untyped
 from tests.conftest import bundled_file
 
 
@@ -51,7 +50,7 @@ def test_import_lands_a_complete_fetch(tmp_path, bundled_zone):
 
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "empty file"),
-    ('"ID","RegioS","Perioden"\n"1","PV22  ","2016JJ00"\n'.encode(), "';'-separated header"),
+    (b'"ID","RegioS","Perioden"\n"1","PV22  ","2016JJ00"\n', "';'-separated header"),
     ('"ID";"RegioS";"Perioden";"Naam_1"\n"1";"GM0363";"2016JJ00";"Sch\xf6nberg"\n'.encode("latin-1"),
      "line 2: not UTF-8"),
 ])

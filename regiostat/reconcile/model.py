@@ -48,7 +48,8 @@ class Claim:
         if self.source_kind not in SOURCE_KINDS:
             raise ValueError(f"claim {self.claim_id}: source_kind must be one of {SOURCE_KINDS}")
         if not (self.low <= self.value <= self.high):
-            raise ValueError(f"claim {self.claim_id}: value {self.value} outside its interval [{self.low}, {self.high}]")
+            raise ValueError(f"claim {self.claim_id}: value {self.value} "
+                             f"outside its interval [{self.low}, {self.high}]")
 
 
 @dataclass(frozen=True)

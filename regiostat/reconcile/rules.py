@@ -231,6 +231,13 @@ def _needed(r: Rule, anchored: Callable[[Quantity], bool]) -> bool:
     return sum(map(anchored, {r.target, *r.inputs})) >= 2
 
 
+def _root(parent: dict[Quantity, Quantity], q: Quantity) -> Quantity:
+    """Union-find root of ``q`` (a new quantity becomes its own root)."""
+    while parent.setdefault(q, q) != q:
+        q = parent[q]
+    return q
+
+
 def _prune(candidates: Iterable[Rule], claimed: set[Quantity]) -> list[Rule]:
     """Drop instances that cannot narrow a claim, repeatedly, to a fixpoint: a quantity is anchored when
     it is claimed or occurs in another remaining instance; a group of linked instances with fewer than
@@ -239,19 +246,14 @@ def _prune(candidates: Iterable[Rule], claimed: set[Quantity]) -> list[Rule]:
     constraints = [r for r in rules if r.kind != "band"]
     while True:
         count = Counter(q for r in constraints for q in {r.target, *r.inputs})
-        keep = [r for r in constraints if _needed(r, lambda q: q in claimed or count[q] >= 2)]
+        anchored = claimed | {q for q, n in count.items() if n >= 2}
+        keep = [r for r in constraints if _needed(r, anchored.__contains__)]
         parent: dict[Quantity, Quantity] = {}
-
-        def root(q: Quantity) -> Quantity:
-            while parent.setdefault(q, q) != q:
-                q = parent[q]
-            return q
-
         for r in keep:
             for q in r.inputs:
-                parent[root(q)] = root(r.target)
-        claims_in = Counter(root(q) for q in claimed if q in parent)
-        keep = [r for r in keep if claims_in[root(r.target)] >= 2]
+                parent[_root(parent, q)] = _root(parent, r.target)
+        claims_in = Counter(_root(parent, q) for q in claimed if q in parent)
+        keep = [r for r in keep if claims_in[_root(parent, r.target)] >= 2]
         if len(keep) == len(constraints):
             break
         constraints = keep

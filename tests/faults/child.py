@@ -166,8 +166,8 @@ def cmd_reader(args: argparse.Namespace) -> int:
 
 
 def cmd_warm(args: argparse.Namespace) -> int:
-    import pipelines.definitions  # noqa: F401
     import pipelines.cli  # noqa: F401
+    import pipelines.definitions  # noqa: F401
     import regiostat.publish  # noqa: F401
 
     Path(args.ready).write_text(str(os.getpid()))

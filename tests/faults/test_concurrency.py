@@ -11,8 +11,16 @@ import re
 
 from regiostat.health import check_warehouse
 from regiostat.publish import list_versions
-from tests.faults.helpers import (PUBLISHED, LineReader, fact_rows_lost, finish, kill9, lock_is_free,
-                                  published_state, start_child)
+from tests.faults.helpers import (
+    PUBLISHED,
+    LineReader,
+    fact_rows_lost,
+    finish,
+    kill9,
+    lock_is_free,
+    published_state,
+    start_child,
+)
 
 SNAPSHOT = ("build_id", "fact_rows", "cr08_2020_jobs")
 

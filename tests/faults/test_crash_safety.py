@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from regiostat.fetch import fetch_v4_table
 from regiostat.health import check_warehouse
@@ -21,8 +20,19 @@ from regiostat.publish import list_versions
 from regiostat.table_catalog import load_catalog
 from tests.cbs_http_server import V3_API, V3_FEED, V4, Fault
 from tests.conftest import run_full_refresh
-from tests.faults.helpers import (PUBLISHED, child_env, fact_rows_lost, files_lost, kill9, landing_snapshot,
-                                  lock_is_free, published_state, start_child, verify_landing, wait_for)
+from tests.faults.helpers import (
+    PUBLISHED,
+    child_env,
+    fact_rows_lost,
+    files_lost,
+    kill9,
+    landing_snapshot,
+    lock_is_free,
+    published_state,
+    start_child,
+    verify_landing,
+    wait_for,
+)
 
 TABLE = "03759NED"
 OBS = f"{V4}/{TABLE}/Observations"

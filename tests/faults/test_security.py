@@ -49,7 +49,7 @@ def test_hostile_table_and_column_names_are_quoted_never_executed(build_con, fau
     attempts = {
         "read_table(table=...)": lambda: warehouse.read_table(build_con, f"core.{DROP_FACTS}"),
         "replace_rows(table=...)": lambda: warehouse.replace_rows(build_con, f"core.{DROP_FACTS}", frame),
-        "row_count(table=...)": lambda: warehouse.row_count(build_con, f'core"; DROP TABLE core.dim_region; --.x'),
+        "row_count(table=...)": lambda: warehouse.row_count(build_con, 'core"; DROP TABLE core.dim_region; --.x'),
         "read_table(where column)": lambda: warehouse.read_table(
             build_con, "core.dim_region", where={f"region_code\" = 'x' OR 1=1; {DROP_FACTS}": "x"}),
         "replace_rows(where column)": lambda: warehouse.replace_rows(
@@ -177,7 +177,8 @@ def test_dagster_webserver_binds_localhost_by_default(fault_ledger):
     from click.testing import CliRunner
     from dagster._cli import dev as dagster_dev
     from dagster_dg_cli.cli import dev as dg_dev
-    from dagster_webserver.cli import DEFAULT_WEBSERVER_HOST, cli as webserver_cli
+    from dagster_webserver.cli import DEFAULT_WEBSERVER_HOST
+    from dagster_webserver.cli import cli as webserver_cli
 
     host = next(p for p in webserver_cli.params if p.name == "host")
     assert DEFAULT_WEBSERVER_HOST == host.default == "127.0.0.1"
