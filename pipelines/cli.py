@@ -51,9 +51,15 @@ def _query(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
 
     path = settings_from_env(args.home).publish_path
+    if not Path(path).exists():
+        print(f"no published warehouse at {path}: run `uv run regiostat build` first", file=sys.stderr)
+        return 2
     con = duckdb.connect(path, read_only=True)
     try:
         con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
+    except duckdb.Error as exc:  # an analyst's typo deserves DuckDB's message, not a traceback
+        print(f"query failed: {exc}", file=sys.stderr)
+        return 1
     finally:
         con.close()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,3 +143,15 @@ def test_health_opens_read_only_and_changes_nothing(home):
     check_warehouse(path)
     assert (path.stat().st_mtime_ns, path.stat().st_size, path.read_bytes()) == before
     assert not list(path.parent.glob("*.wal"))
+
+
+def test_query_prints_results_and_names_errors_without_a_traceback(home, tmp_path, capsys):
+    assert main(["--home", str(home), "query", "SELECT count(*) AS n FROM core.dim_region WHERE region_code = 'NL01'"]) == 0
+    assert re.search(r"│\s+1\s+│", capsys.readouterr().out)  # DuckDB's box with the one count
+
+    assert main(["--home", str(home), "query", "SELECT no_such_column FROM core.dim_region"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("query failed: Binder Error") and "no_such_column" in err and "Traceback" not in err
+
+    assert main(["--home", str(tmp_path / "empty"), "query", "SELECT 1"]) == 2
+    assert "no published warehouse at" in capsys.readouterr().err
