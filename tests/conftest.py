@@ -1,8 +1,12 @@
 """Shared fixtures. The full pipeline runs once per session into a temporary folder."""
 
+import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from regiostat.landing import LandingZone
@@ -11,6 +15,19 @@ pytest_plugins = ["tests.conftest_http"]
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "data" / "bundled" / "landing"
+BUNDLED_LISA = REPO / "data" / "bundled" / "lisa"
+PUBLISHED = Path("warehouse") / "regional.duckdb"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_outside_settings():
+    """Every run builds into its test folder, whatever the developer's shell exports: session-wide, so the
+    session build cannot publish into a real warehouse through REGIOSTAT_PUBLISH_PATH either."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if (name.startswith("REGIOSTAT_") and name != "REGIOSTAT_RECORDINGS") or name == "DAGSTER_HOME":
+                patch.delenv(name)
+        yield
 
 
 def run_full_refresh(home: Path) -> dg.ExecuteInProcessResult:
@@ -28,6 +45,32 @@ def built_home(tmp_path_factory) -> Path:
     result = run_full_refresh(home)
     assert result.success, "full_refresh failed on the bundled data"
     return home
+
+
+@pytest.fixture
+def published_home(built_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's built home (landing zone, build db, published warehouse, 1 version)."""
+    return shutil.copytree(built_home, tmp_path / "home", symlinks=True)
+
+
+@dataclass(frozen=True)
+class PublishedState:
+    inode: int
+    build_id: str
+    fact_rows: int
+    versions: tuple[str, ...]
+
+
+def published_state(home: Path) -> PublishedState:
+    path = home / PUBLISHED
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        build_id = con.execute("SELECT build_id FROM meta.build_info").fetchall()[0][0]
+        rows = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+    finally:
+        con.close()
+    versions = tuple(sorted(p.name for p in (path.parent / "versions").iterdir()))
+    return PublishedState(path.stat().st_ino, build_id, rows, versions)
 
 
 @pytest.fixture(scope="session")

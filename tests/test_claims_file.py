@@ -11,8 +11,8 @@ import pytest
 
 from regiostat.reconcile.claims_file import ClaimsFileError, load_claims, quote_lines
 from regiostat.reconcile.precision import FigureError, parse_figure, parse_precision
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 CLAIMS = REPO / "config" / "claims"
 FIXTURES = REPO / "data" / "documents"  # holds seeds/<document>, like the shared folder
 SHARED_SEEDS = REPO.parent / "shared" / "seeds"

@@ -17,12 +17,6 @@ from regiostat.warehouse import SCHEMA_VERSION, mart_names
 PUBLISHED = Path("warehouse") / "regional.duckdb"
 
 
-@pytest.fixture(autouse=True)
-def _only_the_test_home(monkeypatch):
-    for name in ("REGIOSTAT_PUBLISH_PATH", "REGIOSTAT_HOME", "REGIOSTAT_MODE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def home(built_home: Path, tmp_path: Path) -> Path:
     """A home holding a copy of the session's published warehouse (and its versions/), safe to damage."""

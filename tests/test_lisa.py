@@ -18,12 +18,12 @@ from regiostat.lisa import (
     read_lisa_export,
     safe_landing_name,
 )
+from tests.conftest import BUNDLED_LISA
 from tests.fixtures.lisa.make_corpus import UNSAFE_NAMES, cases, text
 
 HERE = Path(__file__).parent
-REAL = HERE.parent / "data" / "bundled" / "lisa"  # the real files the pipeline ships
-LISA_2017 = REAL / "lisa_gemeente_2017_banen_vestigingen.tsv"
-NOORDENVELD = REAL / "noordenveld_GM1699_werkgelegenheid_sector_2011_2016.csv"
+LISA_2017 = BUNDLED_LISA / "lisa_gemeente_2017_banen_vestigingen.tsv"
+NOORDENVELD = BUNDLED_LISA / "noordenveld_GM1699_werkgelegenheid_sector_2011_2016.csv"
 CODES = HERE / "fixtures" / "cbs_recordings" / "api-samples" / "v4_datasets.cbs.nl" / "03759ned" / "codes-RegioS.json"
 
 

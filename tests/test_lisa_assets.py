@@ -10,9 +10,9 @@ from assets.lisa import lisa_exports
 from pipelines.definitions import make_definitions
 from pipelines.resources import make_resources
 from regiostat.landing import LandingZone
-from tests.conftest import REPO
+from tests.conftest import BUNDLED_LISA
 
-REAL_LISA = REPO / "data" / "bundled" / "lisa" / "lisa_gemeente_2017_banen_vestigingen.tsv"
+REAL_LISA = BUNDLED_LISA / "lisa_gemeente_2017_banen_vestigingen.tsv"
 
 
 @pytest.fixture

@@ -1,22 +1,9 @@
 """Bad data never reaches readers: a failed blocking check stops the run before publish."""
 
-import duckdb
-
 from regiostat.landing import LandingZone
-from tests.conftest import run_full_refresh
+from tests.conftest import published_state, run_full_refresh
 
 HEADER = b"ID,BedrijfstakkenBranchesSBI2008,RegioS,Perioden,BanenVanWerknemersInDecember_1\n"
-
-
-def _published_state(home):
-    path = home / "warehouse" / "regional.duckdb"
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        rows = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
-        build = con.execute("SELECT build_id FROM meta.build_info").fetchall()
-    finally:
-        con.close()
-    return path.stat().st_ino, rows, build
 
 
 def _land_bad_fetch(home, body):
@@ -31,27 +18,27 @@ def _succeeded_steps(result):
     return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
 
 
-def test_file_breaking_its_format_fails_the_raw_step_naming_file_and_row(tmp_path):
-    assert run_full_refresh(tmp_path).success
-    before = _published_state(tmp_path)
-    bad = _land_bad_fetch(tmp_path, b'1,T001081,CR08  ,2020JJ00,"62,2"\n')
+def test_file_breaking_its_format_fails_the_raw_step_naming_file_and_row(published_home):
+    home = published_home
+    before = published_state(home)
+    bad = _land_bad_fetch(home, b'1,T001081,CR08  ,2020JJ00,"62,2"\n')
 
-    result = run_full_refresh(tmp_path)
+    result = run_full_refresh(home)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert [e.step_key for e in failures] == ["raw__cbs_83582ned"]
     message = failures[0].event_specific_data.error.message
     assert bad.path in message and "'62,2'" in message and "ID=1" in message and "str_matches" in message
     assert "published__regional_warehouse" not in _succeeded_steps(result)
-    assert _published_state(tmp_path) == before
+    assert published_state(home) == before
 
 
-def test_failed_raw_check_blocks_publish_and_names_file_and_row(tmp_path):
-    assert run_full_refresh(tmp_path).success
-    before = _published_state(tmp_path)
-    bad = _land_bad_fetch(tmp_path, b"1,T001081,Emmen ,2020JJ00,44.2\n2,T001081,CR08  ,2020,1.0\n")
+def test_failed_raw_check_blocks_publish_and_names_file_and_row(published_home):
+    home = published_home
+    before = published_state(home)
+    bad = _land_bad_fetch(home, b"1,T001081,Emmen ,2020JJ00,44.2\n2,T001081,CR08  ,2020,1.0\n")
 
-    result = run_full_refresh(tmp_path)
+    result = run_full_refresh(home)
     assert not result.success
     failed = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
@@ -62,23 +49,24 @@ def test_failed_raw_check_blocks_publish_and_names_file_and_row(tmp_path):
         ("region_raw", "Emmen ", bad.path, 1), ("period_raw", "2020", bad.path, 2)}
     executed = _succeeded_steps(result)
     assert "published__regional_warehouse" not in executed and "staging__observations" not in executed
-    assert _published_state(tmp_path) == before
-    assert len(list((tmp_path / "warehouse" / "versions").iterdir())) == 1
+    assert published_state(home) == before
+    assert len(list((home / "warehouse" / "versions").iterdir())) == 1
 
 
-def test_rollback_restores_the_previous_version_and_says_which(tmp_path, capsys):
+def test_rollback_restores_the_previous_version_and_says_which(published_home, capsys):
     from pipelines.cli import main
 
-    assert run_full_refresh(tmp_path).success
-    first = _published_state(tmp_path)
-    assert main(["--home", str(tmp_path), "build"]) == 0  # the second build through the CLI
+    home = published_home
+    first = published_state(home)
+    assert main(["--home", str(home), "build"]) == 0  # the second build through the CLI
     said = capsys.readouterr()
     assert "built and published" in said.out
     # a WARN check is reported as a warning with its summary, not as a failure that blocked anything
     assert "warning: reconcile/reconciliation / conflicts_between_figures" in said.err
     assert "sets of figures cannot all be true" in said.err and "blocks publishing" not in said.err
-    second = _published_state(tmp_path)
-    assert second[2] != first[2]  # another build id
-    assert main(["--home", str(tmp_path), "rollback"]) == 0
-    assert _published_state(tmp_path)[1:] == first[1:]
+    second = published_state(home)
+    assert second.build_id != first.build_id
+    assert main(["--home", str(home), "rollback"]) == 0
+    after = published_state(home)
+    assert (after.build_id, after.fact_rows) == (first.build_id, first.fact_rows)
     assert "now holds regional-" in capsys.readouterr().out

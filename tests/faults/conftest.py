@@ -14,14 +14,13 @@ ids and pass/fail status, in a separate block, when they ran in the same session
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.faults import helpers
-from tests.faults.helpers import WarmPool, copy_home
+from tests.faults.helpers import WarmPool
 
 OUTCOMES = ("survived by retry", "survived", "failed cleanly", "refused", "NOT HANDLED")
 
@@ -54,14 +53,6 @@ def fault_ledger(request) -> FaultLedger:
     return FaultLedger(records, request.node.nodeid)
 
 
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch):
-    """In-process runs must build into the test's folder, whatever the developer's shell exports."""
-    for name in list(os.environ):
-        if name.startswith("REGIOSTAT_") or name == "DAGSTER_HOME":
-            monkeypatch.delenv(name)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _child_bytecode_cache(request, tmp_path_factory):
     """Children share compiled bytecode (kept between sessions in .pytest_cache when it is enabled)."""
@@ -81,12 +72,12 @@ def warm_pool(_child_bytecode_cache, tmp_path_factory):
 
 
 @pytest.fixture
-def baseline_home(warm_pool, built_home: Path, tmp_path: Path) -> Path:
+def baseline_home(warm_pool, published_home: Path) -> Path:
     """A private copy of the session's built home: landing zone, build db, published warehouse, 1 version.
 
     (Asks for warm_pool first, so the spare children import while the session's first build runs.)
     """
-    return copy_home(built_home, tmp_path / "home")
+    return published_home
 
 
 # -- the existing fault tests, counted by node id ------------------------------------------------

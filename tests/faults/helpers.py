@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import subprocess
 import sys
 import time
@@ -13,13 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from regiostat.landing import COMPLETE_ENTITY, LandingError, LandingZone
 from regiostat.run_lock import RunLockTimeout, run_lock
+from tests.conftest import PUBLISHED, REPO, PublishedState, published_state  # noqa: F401  (re-exported)
 
-REPO = Path(__file__).resolve().parents[2]
-PUBLISHED = Path("warehouse") / "regional.duckdb"
 CHILD_TIMEOUT = 90.0  # no child may outlive this; a passing run needs a fraction of it
 # Where children keep compiled bytecode (set by tests/faults/conftest.py). The venv holds no .pyc files
 # and PYTHONDONTWRITEBYTECODE may be set, so without this every child recompiles Dagster (~1.5 s).
@@ -195,26 +191,6 @@ class LineReader:
 # -- state that must survive ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PublishedState:
-    inode: int
-    build_id: str
-    fact_rows: int
-    versions: tuple[str, ...]
-
-
-def published_state(home: Path) -> PublishedState:
-    path = home / PUBLISHED
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        build_id = con.execute("SELECT build_id FROM meta.build_info").fetchall()[0][0]
-        rows = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
-    finally:
-        con.close()
-    versions = tuple(sorted(p.name for p in (path.parent / "versions").iterdir()))
-    return PublishedState(path.stat().st_ino, build_id, rows, versions)
-
-
 def landing_snapshot(home: Path) -> dict[str, bytes]:
     """Every file the manifest lists, as bytes on disk (what a later fault must not change or remove)."""
     zone = LandingZone(home / "landing")
@@ -254,11 +230,6 @@ def lock_is_free(home: Path) -> bool:
             return True
     except RunLockTimeout:
         return False
-
-
-def copy_home(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target, symlinks=True)
-    return target
 
 
 def fact_rows_lost(before: PublishedState, home: Path) -> int:

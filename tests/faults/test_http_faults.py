@@ -16,8 +16,8 @@ from regiostat.cbs_client import CbsFetchError
 from regiostat.fetch import fetch_v3_table, fetch_v4_table
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
 from tests.cbs_http_server import V3_API, V3_FEED, V4, Fault
-from tests.conftest import BUNDLED, run_full_refresh
-from tests.faults.helpers import files_lost, landing_snapshot, published_state, verify_landing
+from tests.conftest import run_full_refresh
+from tests.faults.helpers import fact_rows_lost, files_lost, landing_snapshot, published_state, verify_landing
 
 OBS = f"{V4}/03759NED/Observations"
 FAULTS = [  # (ledger name, test id, fault)
@@ -34,12 +34,11 @@ FAULTS = [  # (ledger name, test id, fault)
 
 
 @pytest.fixture
-def landed(tmp_path) -> LandingZone:
+def landed(tmp_path, bundled_zone) -> LandingZone:
     """A landing zone that already holds every bundled capture, as a real one would after a first run."""
     zone = LandingZone(tmp_path / "landing")
-    bundled = LandingZone(BUNDLED)
-    for fetch_id in bundled.complete_fetches():
-        zone.import_fetch(bundled, fetch_id)
+    for fetch_id in bundled_zone.complete_fetches():
+        zone.import_fetch(bundled_zone, fetch_id)
     return zone
 
 
@@ -166,5 +165,5 @@ def test_live_run_survives_retryable_faults_and_fails_others_naming_table_and_ur
     verify_landing(home)
     fault_ledger.record(fault="live run: HTTP 503 + 429 on 03759NED page 2", outcome="survived by retry")
     fault_ledger.record(fault="live run: HTTP 404/400 on 3 tables (steps fail naming table+URL)",
-                        outcome="failed cleanly", rows_lost=max(0, before.fact_rows - published_state(home).fact_rows),
+                        outcome="failed cleanly", rows_lost=fact_rows_lost(before, home),
                         files_lost=len(lost))

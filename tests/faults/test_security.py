@@ -21,6 +21,7 @@ from regiostat.cbs_client import CbsClient, CbsEndpoints, CbsFetchError
 from regiostat.fetch import fetch_v4_table
 from regiostat.landing import COMPLETE_ENTITY, LandingEntry, LandingError, LandingZone
 from tests.cbs_http_server import V4, Fault
+from tests.conftest import REPO
 
 DROP_FACTS = 'x"; DROP TABLE core.fact_observation; --'
 HOSTILE_LABEL = "'s-Hertogenbosch \"Den Bosch\"; DROP TABLE core.fact_observation; --'); DELETE FROM core.dim_region; --"
@@ -191,9 +192,8 @@ def test_dagster_webserver_binds_localhost_by_default(fault_ledger):
         assert not isinstance(option.default, str) and not option.required, option.default
     assert '(["--host", host] if host else [])' in inspect.getsource(dagster_dev.dev_command_impl)
     # nothing in the project or this environment overrides it (click reads DAGSTER_WEBSERVER_HOST)
-    repo = Path(__file__).resolve().parents[2]
     for name in (".env", "workspace.yaml", "pyproject.toml", "dagster.yaml"):
-        path = repo / name
+        path = REPO / name
         assert not path.exists() or "0.0.0.0" not in path.read_text() and "WEBSERVER_HOST" not in path.read_text()
     assert os.environ.get("DAGSTER_WEBSERVER_HOST", "127.0.0.1") in ("127.0.0.1", "localhost", "::1")
     fault_ledger.record(fault="webserver exposed beyond loopback by default?", outcome="refused",
