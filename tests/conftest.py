@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from regiostat.landing import LandingZone
+from regiostat.landing import LandingEntry, LandingZone
 
 pytest_plugins = ["tests.conftest_http"]
 
@@ -78,6 +78,11 @@ def bundled_zone() -> LandingZone:
     return LandingZone(BUNDLED)
 
 
-def bundled_file(zone: LandingZone, table_id: str, entity: str) -> bytes:
-    entry = next(e for e in zone.entries() if e.table_id == table_id and e.entity == entity)
-    return zone.read_bytes(entry)
+def bundled_entry(zone: LandingZone, table_id: str, entity: str, fetch_id: str | None = None) -> LandingEntry:
+    """The first landed ``entity`` of ``table_id`` (of ``fetch_id`` when a table has several fetches)."""
+    return next(e for e in zone.entries() if e.table_id == table_id and e.entity == entity
+                and fetch_id in (None, e.fetch_id))
+
+
+def bundled_file(zone: LandingZone, table_id: str, entity: str, fetch_id: str | None = None) -> bytes:
+    return zone.read_bytes(bundled_entry(zone, table_id, entity, fetch_id))

@@ -4,12 +4,13 @@ import pytest
 
 from regiostat.landing import LandingZone
 from regiostat.statline_csv import StatlineCsvError, import_download, parse_download_name, read_metadata, read_untyped
-from tests.conftest import bundled_file
+from tests.conftest import bundled_entry, bundled_file
+
+DOWNLOAD_2019 = "bundle-70072NED-2019-12-29"
 
 
 def test_real_untyped_download_keeps_values_as_written(bundled_zone):
-    entry = next(e for e in bundled_zone.entries() if e.fetch_id == "bundle-70072NED-2019-12-29"
-                 and e.entity == "UntypedDataSet")
+    entry = bundled_entry(bundled_zone, "70072NED", "UntypedDataSet", DOWNLOAD_2019)
     df = read_untyped(bundled_zone.read_bytes(entry), entry.path)
     assert df.shape == (300, 309)
     pv22_2016 = df.filter(df["RegioS"].str.strip_chars() == "PV22", df["Perioden"] == "2016JJ00")
@@ -39,8 +40,7 @@ def test_download_name_gives_table_and_time():
 
 def test_import_lands_a_complete_fetch(tmp_path, bundled_zone):
     src = tmp_path / "70072ned_UntypedDataSet_29122019_191739.csv"
-    src.write_bytes(next(bundled_zone.read_bytes(e) for e in bundled_zone.entries()
-                         if e.fetch_id == "bundle-70072NED-2019-12-29" and e.entity == "UntypedDataSet"))
+    src.write_bytes(bundled_file(bundled_zone, "70072NED", "UntypedDataSet", DOWNLOAD_2019))
     zone = LandingZone(tmp_path / "landing")
     entries = import_download(zone, src)
     assert entries[0].vintage == "2019-12-29T19:17:39" and entries[0].rows == 300

@@ -105,6 +105,16 @@ def wait_for(condition: Callable[[], object], *, what: str, timeout: float = 60.
         time.sleep(0.02)
 
 
+def kill_when(child: subprocess.Popen, condition: Callable[[], object], *, what: str, timeout: float = 60.0) -> None:
+    """SIGKILL ``child`` once ``condition()`` holds; it must still be running then (killed on any failure too)."""
+    try:
+        wait_for(condition, what=what, timeout=timeout, proc=child)
+    except BaseException:
+        kill9(child)
+        raise
+    assert kill9(child) == -9, "the child ended on its own before the kill"
+
+
 @dataclass
 class WarmChild:
     proc: subprocess.Popen

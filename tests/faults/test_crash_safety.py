@@ -25,13 +25,12 @@ from tests.faults.helpers import (
     child_env,
     fact_rows_lost,
     files_lost,
-    kill9,
+    kill_when,
     landing_snapshot,
     lock_is_free,
     published_state,
     start_child,
     verify_landing,
-    wait_for,
 )
 
 TABLE = "03759NED"
@@ -85,12 +84,7 @@ def _publish_child(home: Path, tmp_path: Path, hook: str) -> None:
     child = start_child("publish", "--build", str(home / "build" / "regional_build.duckdb"),
                         "--publish", str(home / PUBLISHED), "--lock", str(home / "build" / "run.lock"),
                         "--hang-at", hook, "--marker", str(marker), log_dir=tmp_path / "logs")
-    try:
-        wait_for(marker.exists, what=hook, timeout=30, proc=child)
-    except BaseException:
-        kill9(child)
-        raise
-    assert kill9(child) == -9, "the child ended on its own before the kill"
+    kill_when(child, marker.exists, what=hook, timeout=30)
 
 
 def _killed_build(warm_pool, home: Path, tmp_path: Path, hook: str | None = None, *,
@@ -101,13 +95,7 @@ def _killed_build(warm_pool, home: Path, tmp_path: Path, hook: str | None = None
         marker = tmp_path / f"{hook.replace(':', '_')}.marker"
         args += ["--hang-at", hook, "--marker", str(marker)]
         until, what = marker.exists, what or hook
-    child = warm_pool.take().start(*args, env=env)
-    try:
-        wait_for(until, what=what, proc=child)
-    except BaseException:
-        kill9(child)
-        raise
-    assert kill9(child) == -9, "the child ended on its own before the kill"
+    kill_when(warm_pool.take().start(*args, env=env), until, what=what)
 
 
 def test_kill9_at_every_stage_leaves_readers_and_landing_intact_and_the_next_run_recovers(
