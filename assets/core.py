@@ -76,15 +76,7 @@ def _core_asset(name: str) -> list:
                 description="Every region and period code on a fact row exists in its dimension.")
 def fact_codes_in_dimensions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        orphans = con.sql("""
-            SELECT 'region' AS dimension, f.region_code AS code, count(*) AS fact_rows
-            FROM core.fact_observation f LEFT JOIN core.dim_region r USING (region_code)
-            WHERE r.region_code IS NULL GROUP BY ALL
-            UNION ALL
-            SELECT 'period', f.period_code, count(*)
-            FROM core.fact_observation f LEFT JOIN core.dim_period p USING (period_code)
-            WHERE p.period_code IS NULL GROUP BY ALL
-        """).pl()
+        orphans = warehouse.orphan_codes(con)
     return dg.AssetCheckResult(passed=orphans.height == 0, metadata={
         "orphan_codes": orphans.height,
         "failure_cases": dg.MetadataValue.json(orphans.head(50).to_dicts()),

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import duckdb
 
-from regiostat.publish import list_versions
-from regiostat.warehouse import SCHEMA_VERSION, mart_names, qualified
+from regiostat.publish import REQUIRED_TABLES, list_versions
+from regiostat.warehouse import SCHEMA_VERSION, mart_names, orphan_codes, present_tables, row_count
 
-REQUIRED_CORE = ("core.fact_observation", "core.dim_region", "core.dim_period")
+REQUIRED_CORE = tuple(t for t in REQUIRED_TABLES if t != "meta.build_info")  # build_info is checked on its own
 _CLOCK_SKEW_SECONDS = 300  # a build stamped further in the future than this is suspect
 
 
@@ -111,8 +111,7 @@ def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
 
 def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, max_age_hours: float | None, expected: int,
            now: datetime) -> None:
-    present = {f"{s}.{t}" for s, t in con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    present = present_tables(con)
     add = report.findings.append
 
     # schema version and build stamp
@@ -134,20 +133,15 @@ def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, max_age_hour
         if table not in present:
             add(Finding(table, False, "missing"))
             continue
-        rows = con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchall()[0][0]
+        rows = row_count(con, table)
         report.row_counts[table] = rows
         add(Finding(table, rows > 0, f"{rows:,} rows" if rows else "empty"))
 
     # referential integrity of the fact table
     if all(t in present for t in REQUIRED_CORE):
-        orphans = con.execute("""
-            SELECT 'region', count(DISTINCT f.region_code), count(*), min(f.region_code)
-            FROM core.fact_observation f ANTI JOIN core.dim_region r USING (region_code)
-            UNION ALL
-            SELECT 'period', count(DISTINCT f.period_code), count(*), min(f.period_code)
-            FROM core.fact_observation f ANTI JOIN core.dim_period p USING (period_code)
-        """).fetchall()
-        bad = [(dim, codes, rows, example) for dim, codes, rows, example in orphans if rows]
+        orphans = orphan_codes(con)
+        bad = [(dim, part.height, part["fact_rows"].sum(), part["code"].min())
+               for dim in ("region", "period") if (part := orphans.filter(dimension=dim)).height]
         detail = ("every region and period code is in core.dim_region / core.dim_period" if not bad else
                   "; ".join(f"{codes} {dim} code(s) on {rows} fact row(s) not in core.dim_{dim} (e.g. {example!r})"
                             for dim, codes, rows, example in bad))

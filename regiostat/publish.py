@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from regiostat.warehouse import present_tables, row_count
+
 REQUIRED_TABLES = ("core.fact_observation", "core.dim_region", "core.dim_period", "meta.build_info")
 
 
@@ -69,12 +71,11 @@ def verify(path: Path) -> int:
     except duckdb.Error as exc:
         raise PublishError(f"{path}: not a readable DuckDB file: {exc}") from exc
     try:
-        present = {f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        present = present_tables(con)
         missing = [t for t in REQUIRED_TABLES if t not in present]
         if missing:
             raise PublishError(f"{path}: missing table(s) {missing}")
-        rows = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+        rows = row_count(con, "core.fact_observation")
         if rows == 0:
             raise PublishError(f"{path}: core.fact_observation is empty")
         return rows

@@ -107,3 +107,25 @@ def build_mart(con: duckdb.DuckDBPyConnection, name: str) -> int:
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchall()[0][0]
+
+
+# -- questions about an existing database (build file or published warehouse) ----------------------
+
+def present_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every table and view in the database, as ``schema.name``."""
+    return {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+
+
+def orphan_codes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Region and period codes on core.fact_observation that their dimension lacks: one row per
+    (dimension, code) with its number of fact rows; empty when every code is in its dimension."""
+    return con.sql("""
+        SELECT 'region' AS dimension, f.region_code AS code, count(*) AS fact_rows
+        FROM core.fact_observation f LEFT JOIN core.dim_region r USING (region_code)
+        WHERE r.region_code IS NULL GROUP BY ALL
+        UNION ALL
+        SELECT 'period', f.period_code, count(*)
+        FROM core.fact_observation f LEFT JOIN core.dim_period p USING (period_code)
+        WHERE p.period_code IS NULL GROUP BY ALL
+    """).pl()

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.cli import main
 from regiostat.health import check_warehouse
-from regiostat.warehouse import SCHEMA_VERSION, mart_names
+from regiostat.warehouse import SCHEMA_VERSION, mart_names, orphan_codes, present_tables
 
 PUBLISHED = Path("warehouse") / "regional.duckdb"
 
@@ -149,3 +149,19 @@ def test_query_prints_results_and_names_errors_without_a_traceback(home, tmp_pat
 
     assert main(["--home", str(tmp_path / "empty"), "query", "SELECT 1"]) == 2
     assert "no published warehouse at" in capsys.readouterr().err
+
+
+def test_orphan_codes_lists_each_missing_code_with_its_fact_rows():
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA core")
+        con.execute("CREATE TABLE core.dim_region AS SELECT * FROM (VALUES ('GM0363')) t(region_code)")
+        con.execute("CREATE TABLE core.dim_period AS SELECT * FROM (VALUES ('2020JJ00')) t(period_code)")
+        con.execute("CREATE TABLE core.fact_observation AS SELECT * FROM (VALUES ('GM0363', '2020JJ00'), "
+                    "('GM9999', '2020JJ00'), ('GM9999', '2021JJ00'), ('GM0363', '2021JJ00')) t(region_code, period_code)")
+        assert present_tables(con) >= {"core.dim_region", "core.dim_period", "core.fact_observation"}
+        orphans = orphan_codes(con).sort("dimension", "code").to_dicts()
+    finally:
+        con.close()
+    assert orphans == [{"dimension": "period", "code": "2021JJ00", "fact_rows": 2},
+                       {"dimension": "region", "code": "GM9999", "fact_rows": 2}]
