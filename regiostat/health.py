@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from regiostat.publish import REQUIRED_TABLES, list_versions
+from regiostat.publish import REQUIRED_TABLES, list_versions, stale_candidates, versions_dir
 from regiostat.warehouse import SCHEMA_VERSION, mart_names, orphan_codes, present_tables, row_count
 
 REQUIRED_CORE = tuple(t for t in REQUIRED_TABLES if t != "meta.build_info")  # build_info is checked on its own
@@ -97,10 +97,9 @@ def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
         report.findings.append(Finding("query", False, f"query failed: {_one_line(exc)}"))
     finally:
         con.close()
-    versions_dir = path.parent / "versions"
-    report.findings.append(Finding("versions kept", True, f"{report.versions_kept} in {versions_dir}"
+    report.findings.append(Finding("versions kept", True, f"{report.versions_kept} in {versions_dir(path)}"
                                    + ("" if report.versions_kept else " (nothing to roll back to)"), info=True))
-    strays = sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    strays = stale_candidates(path)
     if strays:  # candidates of a publish that was killed: never read, only taking disk space
         size = sum(p.stat().st_size for p in strays if p.is_file())
         report.findings.append(Finding("stray publish candidates", True, f"{len(strays)} .tmp file(s), "

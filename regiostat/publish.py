@@ -36,7 +36,7 @@ class Published:
 def publish(build_path: Path, publish_path: Path, *, keep: int = 5) -> Published:
     build_path, publish_path = Path(build_path), Path(publish_path)
     publish_path.parent.mkdir(parents=True, exist_ok=True)
-    versions = publish_path.parent / "versions"
+    versions = versions_dir(publish_path)
     versions.mkdir(exist_ok=True)
     remove_stale_candidates(publish_path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -56,12 +56,15 @@ def publish(build_path: Path, publish_path: Path, *, keep: int = 5) -> Published
     return Published(publish_path, version_path, fact_rows)
 
 
-def remove_stale_candidates(publish_path: Path) -> int:
-    """Copies left by a publish that was killed; callers hold the run lock, so none is in use."""
-    stale = list(Path(publish_path).parent.glob(f".{Path(publish_path).name}.*.tmp"))
-    for path in stale:
+def stale_candidates(publish_path: Path) -> list[Path]:
+    """The ``.tmp`` copies next to the published file that a publish or rollback killed mid-way left behind."""
+    return sorted(Path(publish_path).parent.glob(f".{Path(publish_path).name}.*.tmp"))
+
+
+def remove_stale_candidates(publish_path: Path) -> None:
+    """Delete the stale candidates; callers hold the run lock, so none is in use."""
+    for path in stale_candidates(publish_path):
         path.unlink(missing_ok=True)
-    return len(stale)
 
 
 def verify(path: Path) -> int:
@@ -83,9 +86,13 @@ def verify(path: Path) -> int:
         con.close()
 
 
+def versions_dir(publish_path: Path) -> Path:
+    """Where the published versions kept for rollback live."""
+    return Path(publish_path).parent / "versions"
+
+
 def list_versions(publish_path: Path) -> list[Path]:
-    versions = Path(publish_path).parent / "versions"
-    return sorted(versions.glob(f"{Path(publish_path).stem}-*{Path(publish_path).suffix}"))
+    return sorted(versions_dir(publish_path).glob(f"{Path(publish_path).stem}-*{Path(publish_path).suffix}"))
 
 
 def prune_versions(versions: Path, publish_path: Path, *, keep: int) -> None:
