@@ -88,7 +88,7 @@ def _rollback(args: argparse.Namespace) -> int:
             print(v)
         return 0
     # the same lock as a run: a rollback never interleaves with a publish
-    with run_lock(Path(settings.build_db).with_name("run.lock"), run_id="rollback",
+    with run_lock(settings.lock_path, run_id="rollback", timeout=settings.lock_timeout_seconds,
                   on_wait=lambda msg: print(msg, file=sys.stderr)):
         restored = rollback(publish_path, Path(args.version) if args.version else None)
     print(f"{publish_path} now holds {restored.name}")

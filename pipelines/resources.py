@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from regiostat.run_lock import run_lock
+from regiostat.run_lock import DEFAULT_TIMEOUT_SECONDS, run_lock
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_LANDING = REPO / "data" / "bundled" / "landing"
@@ -35,14 +35,19 @@ class RegiostatSettings(dg.ConfigurableResource):
     cbs_v3_feed_base: str = "https://opendata.cbs.nl/ODataFeed/odata"
     http_timeout_seconds: float = 60.0
     http_max_retries: int = 5
-    lock_timeout_seconds: float = 3600.0
+    lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def lock_path(self) -> Path:
+        """The run lock next to the build database: one run or rollback at a time per build folder."""
+        return Path(self.build_db).with_name("run.lock")
 
 
 class BuildLock(dg.ConfigurableResource):
     """Held for a whole run: runs against the same build folder are serialized, never interleaved."""
 
     lock_path: str
-    timeout_seconds: float = 3600.0
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["BuildLock"]:
@@ -78,6 +83,5 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
 def make_resources(home: Path | str | None = None) -> dict[str, object]:
     settings = settings_from_env(home)
     Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
-    lock = BuildLock(lock_path=str(Path(settings.build_db).with_name("run.lock")),
-                     timeout_seconds=settings.lock_timeout_seconds)
+    lock = BuildLock(lock_path=str(settings.lock_path), timeout_seconds=settings.lock_timeout_seconds)
     return {"settings": settings, "duckdb": DuckDBResource(database=settings.build_db), "build_lock": lock}

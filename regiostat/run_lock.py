@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+DEFAULT_TIMEOUT_SECONDS = 3600.0  # how long a run waits for another one before giving up
+
 
 class RunLockTimeout(TimeoutError):
     """Another run held the lock for longer than we were willing to wait."""
@@ -31,7 +33,7 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def run_lock(lock_path: Path | str, *, run_id: str, timeout: float = 3600.0, poll: float = 0.5,
+def run_lock(lock_path: Path | str, *, run_id: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, poll: float = 0.5,
              on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     path = Path(lock_path)
     path.parent.mkdir(parents=True, exist_ok=True)

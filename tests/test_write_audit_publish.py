@@ -1,5 +1,7 @@
 """Bad data never reaches readers: a failed blocking check stops the run before publish."""
 
+from pathlib import Path
+
 from regiostat.landing import LandingZone
 from tests.conftest import published_state, run_full_refresh
 
@@ -70,3 +72,12 @@ def test_rollback_restores_the_previous_version_and_says_which(published_home, c
     after = published_state(home)
     assert (after.build_id, after.fact_rows) == (first.build_id, first.fact_rows)
     assert "now holds regional-" in capsys.readouterr().out
+
+
+def test_runs_and_rollback_take_one_lock_with_the_configured_timeout(tmp_path):
+    from pipelines.resources import make_resources, settings_from_env
+
+    settings = settings_from_env(tmp_path)
+    lock = make_resources(tmp_path)["build_lock"]
+    assert settings.lock_path == tmp_path / "build" / "run.lock" == Path(lock.lock_path)
+    assert lock.timeout_seconds == settings.lock_timeout_seconds
