@@ -192,10 +192,10 @@ class LandingZone:
                 if mine[entry.path].sha256 != entry.sha256:
                     raise LandingError(f"{entry.path}: already landed here with other content")
                 continue
-            other.read_bytes(entry)  # verifies the source copy (and its path) before we trust it
+            stored, _ = other._read_verified(entry)  # the source copy (and its path) checked before we trust it
             target = self.path_of(entry.path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, other.path_of(entry.path).read_bytes())
+            _atomic_write(target, stored)
             self._append(entry)
             copied += 1
         self._append(next(e for e in rows if e.entity == COMPLETE_ENTITY))
@@ -248,11 +248,15 @@ class LandingZone:
 
     def read_bytes(self, entry: LandingEntry) -> bytes:
         """The file's bytes, checked against the manifest's sha256."""
-        raw = self.path_of(entry.path).read_bytes()
-        content = gzip.decompress(raw) if entry.compression == "gzip" else raw
+        return self._read_verified(entry)[1]
+
+    def _read_verified(self, entry: LandingEntry) -> tuple[bytes, bytes]:
+        """(bytes as stored, possibly gzip; uncompressed content), read once and checked against the manifest."""
+        stored = self.path_of(entry.path).read_bytes()
+        content = gzip.decompress(stored) if entry.compression == "gzip" else stored
         if hashlib.sha256(content).hexdigest() != entry.sha256:
             raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")
-        return content
+        return stored, content
 
     def iter_table_ids(self) -> Iterator[str]:
         seen: dict[str, None] = {}

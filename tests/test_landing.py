@@ -1,5 +1,7 @@
 """Landing zone rules: atomic, never overwritten, only complete fetches count."""
 
+import gzip
+
 import pytest
 
 from regiostat.landing import LandingError, LandingZone
@@ -64,3 +66,20 @@ def test_import_fetch_copies_once(tmp_path, bundled_zone):
     assert zone.import_fetch(bundled_zone, fetch) == 1
     assert zone.import_fetch(bundled_zone, fetch) == 0
     assert len(zone.entries()) == 2 and zone.complete_fetches("83582NED") == [fetch]
+
+
+def test_import_fetch_copies_the_stored_bytes_and_refuses_a_corrupted_source(tmp_path):
+    source = LandingZone(tmp_path / "source")
+    entry = _write(source, compress=True)
+    source.mark_complete("84826NED", "f1", source="cbs_v4", origin="http://x", rows=0)
+
+    zone = LandingZone(tmp_path / "zone")
+    assert zone.import_fetch(source, "f1") == 1
+    assert zone.path_of(entry.path).read_bytes() == source.path_of(entry.path).read_bytes()  # still gzip
+    assert zone.read_bytes(entry) == b'{"value": []}'
+
+    (tmp_path / "source" / entry.path).write_bytes(gzip.compress(b"not what the manifest says"))
+    other = LandingZone(tmp_path / "other")
+    with pytest.raises(LandingError, match="sha256"):
+        other.import_fetch(source, "f1")
+    assert other.entries() == [] and not other.path_of(entry.path).exists()
