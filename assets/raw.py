@@ -13,17 +13,13 @@ from regiostat.captures import (
     MEMBERSHIP_COLUMNS,
     OBSERVATION_COLUMNS,
     CaptureError,
+    concat_or_empty,
     read_capture,
 )
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
 from regiostat.table_catalog import TableSpec
 from schemas.raw import RawDimensionCodes, RawMeasures, RawObservations
 from schemas.validation import ValidationResult, validate
-
-
-def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
-    """Frames of all fetches; an empty frame of the right shape when a table has none (live-only tables)."""
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def raw_key(spec: TableSpec) -> dg.AssetKey:
@@ -50,13 +46,14 @@ def raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
             except (CaptureError, ValueError) as exc:
                 raise dg.Failure(f"{spec.id} fetch {done.fetch_id}: {exc}",
                                  metadata={"fetch_id": done.fetch_id}) from exc
+        # concat_or_empty: a table with no fetch yet (live-only tables) still gets frames of the right shape
         frames = {
-            "raw.observations": _concat([c.observations for c in captures], OBSERVATION_COLUMNS),
-            "raw.measures": _concat([c.measures for c in captures], MEASURE_COLUMNS),
-            "raw.dimension_codes": _concat([c.codes for c in captures], CODE_COLUMNS),
+            "raw.observations": concat_or_empty([c.observations for c in captures], OBSERVATION_COLUMNS),
+            "raw.measures": concat_or_empty([c.measures for c in captures], MEASURE_COLUMNS),
+            "raw.dimension_codes": concat_or_empty([c.codes for c in captures], CODE_COLUMNS),
             "raw.fetches": staging.fetch_table(completes),
-            "raw.region_memberships": _concat([c.memberships for c in captures], MEMBERSHIP_COLUMNS).with_columns(
-                pl.lit(spec.id).alias("table_id")),
+            "raw.region_memberships": concat_or_empty([c.memberships for c in captures],
+                                                      MEMBERSHIP_COLUMNS).with_columns(pl.lit(spec.id).alias("table_id")),
         }
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con)

@@ -45,6 +45,11 @@ HIERARCHY_PREFIXES = ("AM", "CR", "PV", "LD")
 _SUFFIX = re.compile(r"_\d+$")
 
 
+def concat_or_empty(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The frames stacked; an empty frame of ``schema``'s shape when there are none."""
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
 class CaptureError(ValueError):
     """A landed file does not have the shape its source format promises."""
 
@@ -58,7 +63,7 @@ class Capture:
     measures: pl.DataFrame
     codes: pl.DataFrame
     skipped_columns: list[str]
-    memberships: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MEMBERSHIP_COLUMNS))
+    memberships: pl.DataFrame = field(default_factory=lambda: concat_or_empty([], MEMBERSHIP_COLUMNS))
 
 
 def read_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
@@ -204,7 +209,7 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
                            code_raw=c["Identifier"], title=c.get("Title"), description=c.get("Description"),
                            group_id=c.get("DimensionGroupId"), status_raw=c.get("Status"))
                       for e in files for c in _json_value(landing, e)]
-    observations = pl.concat(frames) if frames else _frame([], OBSERVATION_COLUMNS)
+    observations = concat_or_empty(frames, OBSERVATION_COLUMNS)
     return Capture(table_id, fetch_id, "cbs_v4", observations, measures, _frame(codes, CODE_COLUMNS), [])
 
 
@@ -307,11 +312,11 @@ def _read_statline(landing: LandingZone, entries: list[LandingEntry], spec: Tabl
             frames.append(_unpivot(df, table_id=table_id, fetch_id=fetch_id, path=e.path, row_col="ID",
                                    region=region, period=period, others=others, topics=topics))
             memberships.append(_classification_memberships(df, region, period, e.path))
-    observations = pl.concat(frames) if frames else _frame([], OBSERVATION_COLUMNS)
+    observations = concat_or_empty(frames, OBSERVATION_COLUMNS)
     if not frames and meta is None:
         raise CaptureError(f"{table_id}: fetch {fetch_id} has neither data nor metadata")
     return Capture(table_id, fetch_id, "statline_csv", observations, measures, _frame(codes, CODE_COLUMNS), skipped,
-                   pl.concat(memberships) if memberships else pl.DataFrame(schema=MEMBERSHIP_COLUMNS))
+                   concat_or_empty(memberships, MEMBERSHIP_COLUMNS))
 
 
 def _classification_memberships(df: pl.DataFrame, region: str, period: str, path: str) -> pl.DataFrame:
@@ -325,9 +330,8 @@ def _classification_memberships(df: pl.DataFrame, region: str, period: str, path
                           else pl.lit(None, pl.String)).alias("parent_name"),
                          pl.col(period).str.slice(0, 4).cast(pl.Int64, strict=False).alias("snapshot_year"))
         rows.append(part.filter(pl.col("parent_code").str.slice(0, 2).is_in(HIERARCHY_PREFIXES)))
-    if not rows:
-        return pl.DataFrame(schema=MEMBERSHIP_COLUMNS)
-    return pl.concat(rows).with_columns(pl.lit(path).alias("source")).unique().select(list(MEMBERSHIP_COLUMNS))
+    return concat_or_empty(rows, MEMBERSHIP_COLUMNS).with_columns(pl.lit(path).alias("source")).unique().select(
+        list(MEMBERSHIP_COLUMNS))
 
 
 # -- a third party's processed CSV ----------------------------------------------------------------
