@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from regiostat import boundaries
+from regiostat.captures import GEO_KINDS
 from regiostat.codes import REGION_LEVELS, parse_period
 
 _TITLE_SUFFIX = r"\s*\((PV|CR|LD|gemeente|AM)\)\s*$"
@@ -22,7 +23,7 @@ def _latest_codes(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
 
 def dim_region(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
     """Every region code seen in a code list or an observation; names from the newest code list."""
-    geo = _latest_codes(codes.filter(pl.col("dimension_kind").is_in(["GeoDimension", "GeoDetail"])), fetches)
+    geo = _latest_codes(codes.filter(pl.col("dimension_kind").is_in(sorted(GEO_KINDS))), fetches)
     named = geo.unique("code", keep="first", maintain_order=True).select(
         pl.col("code").alias("region_code"),
         pl.col("title").str.replace(_TITLE_SUFFIX, "").alias("region_name"),
@@ -41,7 +42,7 @@ def dim_region(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame)
 
 def _region_texts(codes: pl.DataFrame, fetches: pl.DataFrame) -> list[tuple[str, str, str]]:
     """(code, title, description) from the newest code list that describes each region."""
-    geo = _latest_codes(codes.filter(pl.col("dimension_kind").is_in(["GeoDimension", "GeoDetail"]),
+    geo = _latest_codes(codes.filter(pl.col("dimension_kind").is_in(sorted(GEO_KINDS)),
                                      pl.col("description").is_not_null()), fetches)
     latest = geo.unique("code", keep="first", maintain_order=True)
     return [(r["code"], r["title"] or "", r["description"]) for r in latest.iter_rows(named=True)]
