@@ -26,28 +26,26 @@ def v4_observations(dimensions: list[str]) -> pa.DataFrameSchema:
     )
 
 
-def v3_typed_dataset(dimensions: list[str], topics: list[str]) -> pa.DataFrameSchema:
-    """v3 TypedDataSet (JSON or CSV as landed, all text here): ID, padded dimension keys, topic values."""
+def _keyed_dataset(name: str, id_pattern: str, dimensions: list[str], topics: list[str]) -> pa.DataFrameSchema:
+    """A dataset as landed, all text: a unique row ID, one code column per dimension, one value column per topic."""
     return pa.DataFrameSchema(
         {
-            "ID": pa.Column(str, pa.Check.str_matches(r"^\d+$"), unique=True),
+            "ID": pa.Column(str, pa.Check.str_matches(id_pattern), unique=True),
             **{d: pa.Column(str, pa.Check.str_matches(CODE)) for d in dimensions},
             **{t: pa.Column(str, pa.Check.str_matches(VALUE_TEXT), nullable=True) for t in topics},
         },
-        name="v3 TypedDataSet", strict=False,
+        name=name, strict=False,
     )
+
+
+def v3_typed_dataset(dimensions: list[str], topics: list[str]) -> pa.DataFrameSchema:
+    """v3 TypedDataSet (JSON or CSV as landed, all text here): ID, padded dimension keys, topic values."""
+    return _keyed_dataset("v3 TypedDataSet", r"^\d+$", dimensions, topics)
 
 
 def statline_untyped(dimensions: list[str], topics: list[str]) -> pa.DataFrameSchema:
     """StatLine UntypedDataSet download: every value right-aligned text, `.` for missing."""
-    return pa.DataFrameSchema(
-        {
-            "ID": pa.Column(str, pa.Check.str_matches(r"^\s*\d+\s*$"), unique=True),
-            **{d: pa.Column(str, pa.Check.str_matches(CODE)) for d in dimensions},
-            **{t: pa.Column(str, pa.Check.str_matches(VALUE_TEXT), nullable=True) for t in topics},
-        },
-        name="StatLine UntypedDataSet", strict=False,
-    )
+    return _keyed_dataset("StatLine UntypedDataSet", r"^\s*\d+\s*$", dimensions, topics)
 
 
 def derived_panel(region: str, year: str, value: str) -> pa.DataFrameSchema:
