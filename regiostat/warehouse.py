@@ -7,6 +7,7 @@ formatting of data. Frames go in through Arrow (``con.register``), never row by 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,12 @@ import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "warehouse"
 SCHEMA_VERSION = 2
-LAYERS = ("raw", "staging", "core", "marts", "reconcile", "meta")
+_CREATE_SCHEMA = re.compile(r"^\s*CREATE\s+SCHEMA\s+IF\s+NOT\s+EXISTS\s+(\w+)\s*;", re.IGNORECASE | re.MULTILINE)
+
+
+def layers(ddl: str) -> list[str]:
+    """The schemas (raw, staging, core, ...) that the DDL creates, in its order."""
+    return _CREATE_SCHEMA.findall(ddl)
 
 
 def quote_ident(name: str) -> str:
@@ -40,7 +46,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     current = con.execute("SELECT fingerprint FROM meta.schema_info").fetchall() if has_meta else []
     if current and current[0][0] == fingerprint:
         return
-    for layer in LAYERS:
+    for layer in layers(ddl):
         con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(layer)} CASCADE")
     con.execute(ddl)
     con.execute("CREATE TABLE meta.schema_info (fingerprint VARCHAR, schema_version INTEGER)")

@@ -1,0 +1,30 @@
+"""warehouse.ensure_schema: layers come from warehouse/schema.sql; a changed schema rebuilds them all."""
+
+import duckdb
+
+from regiostat.warehouse import SQL_DIR, ensure_schema, layers, present_tables
+
+
+def test_layers_are_the_schemas_schema_sql_creates():
+    assert layers((SQL_DIR / "schema.sql").read_text()) == ["raw", "staging", "core", "marts", "reconcile", "meta"]
+
+
+def test_a_changed_schema_drops_every_layer_and_an_unchanged_one_keeps_them():
+    con = duckdb.connect()
+    try:
+        ensure_schema(con)
+        strays = {f"{layer}.stray" for layer in ("raw", "staging", "core", "marts", "reconcile")}
+        for table in strays:
+            con.execute(f"CREATE TABLE {table} (x INTEGER)")
+        (fingerprint,), = con.execute("SELECT fingerprint FROM meta.schema_info").fetchall()
+
+        ensure_schema(con)  # same schema.sql: nothing dropped
+        assert strays <= present_tables(con)
+
+        con.execute("UPDATE meta.schema_info SET fingerprint = 'an older schema.sql'")
+        ensure_schema(con)  # changed: every layer rebuilt from the DDL
+        assert not strays & present_tables(con)
+        assert {"core.fact_observation", "meta.build_info", "meta.schema_info"} <= present_tables(con)
+        assert con.execute("SELECT fingerprint FROM meta.schema_info").fetchall() == [(fingerprint,)]
+    finally:
+        con.close()
