@@ -49,8 +49,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for layer in layers(ddl):
         con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(layer)} CASCADE")
     con.execute(ddl)
-    con.execute("CREATE TABLE meta.schema_info (fingerprint VARCHAR, schema_version INTEGER)")
-    con.execute("INSERT INTO meta.schema_info VALUES (?, ?)", [fingerprint, SCHEMA_VERSION])
+    con.execute("CREATE TABLE meta.schema_info (fingerprint VARCHAR)")
+    con.execute("INSERT INTO meta.schema_info VALUES (?)", [fingerprint])
 
 
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
