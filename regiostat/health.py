@@ -73,12 +73,9 @@ class HealthReport:
         lines += [f"  {f.label:<4}  {f.check}: {f.detail}" for f in self.findings]
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
-
 
 def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
-                    expected_schema_version: int = SCHEMA_VERSION, now: datetime | None = None) -> HealthReport:
+                    expected_schema_version: int = SCHEMA_VERSION) -> HealthReport:
     """Check the published warehouse at ``path``; never raises for an unhealthy file, reports it."""
     path = Path(path)
     report = HealthReport(path=path, exists=path.is_file())
@@ -92,7 +89,7 @@ def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
         return report
     try:
         _check(con, report, max_age_hours=max_age_hours, expected=expected_schema_version,
-               now=now or datetime.now(UTC))
+               now=datetime.now(UTC))
     except duckdb.Error as exc:  # a damaged file can fail any query; say so instead of crashing the probe
         report.findings.append(Finding("query", False, f"query failed: {_one_line(exc)}"))
     finally:
