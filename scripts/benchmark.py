@@ -14,6 +14,8 @@ import dagster as dg
 import duckdb
 
 from pipelines.definitions import FULL_REFRESH, make_definitions
+from pipelines.resources import settings_from_env
+from regiostat.warehouse import row_count
 
 
 def one_build(home: Path) -> float:
@@ -33,11 +35,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         times = [one_build(home) for _ in range(args.runs)]
-        con = duckdb.connect(str(home / "warehouse" / "regional.duckdb"), read_only=True)
-        staged = con.execute("SELECT count(*) FROM staging.observations").fetchall()[0][0]
-        facts = con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+        published = Path(settings_from_env(home).publish_path)
+        con = duckdb.connect(str(published), read_only=True)
+        staged = row_count(con, "staging.observations")
+        facts = row_count(con, "core.fact_observation")
         con.close()
-        size = (home / "warehouse" / "regional.duckdb").stat().st_size
+        size = published.stat().st_size
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"full_refresh in-process, {args.runs} run(s) on the bundled data (first run lands the files)")
     print(f"  wall time per run : {', '.join(f'{t:.2f}' for t in times)} s (median {statistics.median(times):.2f} s)")
