@@ -26,6 +26,9 @@ NL/LD/PV/CR descriptions repeat the municipal events crossing their borders as o
 
 Lines may be hard-wrapped (the v3 CSV export, one CR text): a line starting with a lower-case
 letter or a digit, or following one that ends in "naar"/"van"/"met"/"en", continues it.
+
+A code begins on its "Ontstaan per" date when it has one, else on its "Begindatum": GM1942 (Gooise
+Meren) says "Begindatum 01-01-2015" but was formed on 01-01-2016 from Bussum, Muiden and Naarden.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ def _quantities(text: str) -> dict:
 def _parse_one(code, description, rows, info, unparsed, abolished, hints) -> None:
     header = None  # (date, direction, label, line) of the block being read
     pending = None  # the event dict of the last "- Name (GMxxxx)," line, waiting for its numbers
+    formed = False  # an "Ontstaan per" line was read: its date is the begin date, whatever "Begindatum" says
     for line in _logical_lines(description):
         if m := _HEADER.match(line):
             when = _date(m["date"])
@@ -145,8 +149,8 @@ def _parse_one(code, description, rows, info, unparsed, abolished, hints) -> Non
             if m["label"] == "Opgeheven":
                 info["abolished_date"] = when
                 abolished.add((code, when))
-            elif m["label"] == "Ontstaan" and info["begin_date"] is None:
-                info["begin_date"] = when
+            elif m["label"] == "Ontstaan" and not formed:
+                info["begin_date"], formed = when, True
         elif (m := _PARTY.match(line)) and header and header[1]:
             when, direction, label, head = header
             giver, receiver = (m["code"], code) if direction in ("ontvangen van", "uit") else (code, m["code"])
@@ -165,7 +169,8 @@ def _parse_one(code, description, rows, info, unparsed, abolished, hints) -> Non
                          "names": {m["code"]: m["name"]}, "described_at": code, "text": line,
                          "hectares": None, "dwellings": None, "inhabitants": None})
         elif m := _BEGIN.match(line):
-            info["begin_date"] = _date(m["date"]) if m["date"] else info["begin_date"]
+            if m["date"] and not formed:
+                info["begin_date"] = _date(m["date"])
             info["begins_before_1830"] = m["year"] is not None
         elif (m := _PAIR.match(line)) and header:
             a, b = ("GM" + m["ac"], m["a"]), ("GM" + m["bc"], m["b"])

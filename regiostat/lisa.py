@@ -48,6 +48,7 @@ from typing import Any
 
 import polars as pl
 
+from regiostat.boundaries import lifetimes
 from regiostat.landing import LandingEntry, LandingError, LandingZone, safe_part
 
 MAX_BYTES = 50 * 2**20  # refuse larger files before reading them
@@ -161,11 +162,10 @@ def normalise_municipality_name(name: str) -> str:
     return _norm(re.sub(r"\s*\(\s*gem(?:eente|\.)?\s*\)\s*$", "", str(name), flags=re.IGNORECASE))
 
 
-def _lookup_year(match: re.Match | None, *, last: bool) -> int | None:
+def _lookup_year(d: date | None, *, last: bool) -> int | None:
     """A CBS start/end date -> the first/last year in which the municipality existed on 1 April."""
-    if match is None:
+    if d is None:
         return None
-    d = date(int(match[3]), int(match[2]), int(match[1]))
     april = date(d.year, 4, 1)
     if last:  # abolished on d: it existed on 1 April of d.year only if d is after that
         return d.year if d > april else d.year - 1
@@ -176,23 +176,20 @@ def municipality_lookup_from_codes(codes_json_bytes: bytes) -> pl.DataFrame:
     """Name -> code lookup from a CBS v4 ``RegioSCodes`` response (GM codes only).
 
     Abolished municipalities are kept (old files name them); ``valid_from``/``valid_to`` are
-    the years in which the municipality existed on 1 April, read from the Description
-    ("Begindatum 01-01-1998", "Opgeheven per 01-01-2019"); null means open-ended.
+    the years in which the municipality existed on 1 April, from the begin and abolition dates
+    :func:`regiostat.boundaries.lifetimes` reads in the Description ("Ontstaan per 01-01-2016",
+    else "Begindatum 01-01-1998"; "Opgeheven per 01-01-2019"); null means open-ended.
     """
-    rows = []
+    codes = []
     for item in json.loads(codes_json_bytes)["value"]:
         code = str(item.get("Identifier", "")).strip()
         group = item.get("DimensionGroupId") or "GM"
         if not code.startswith("GM") or not group.startswith("GM"):  # drops e.g. the CPR (group OVERIG)
             continue
-        desc = item.get("Description") or ""
-        rows.append({
-            "code": code,
-            "name": item["Title"],
-            "valid_from": _lookup_year(re.search(r"(?:Begindatum|Ontstaan per) (\d{2})-(\d{2})-(\d{4})", desc),
-                                       last=False),
-            "valid_to": _lookup_year(re.search(r"Opgeheven per (\d{2})-(\d{2})-(\d{4})", desc), last=True),
-        })
+        codes.append((code, item["Title"], item.get("Description") or ""))
+    rows = [{"code": r["code"], "name": r["name"], "valid_from": _lookup_year(r["begin_date"], last=False),
+             "valid_to": _lookup_year(r["abolished_date"], last=True)}
+            for r in lifetimes(codes).iter_rows(named=True)]
     return pl.DataFrame(rows, schema={"code": pl.String, "name": pl.String, "valid_from": pl.Int32,
                                       "valid_to": pl.Int32})
 

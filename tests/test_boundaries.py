@@ -80,6 +80,17 @@ def test_haren_and_ten_boer_merge_into_groningen_2019(changes, parsed):
     assert life["GM0997"]["abolished_date"] == date(1994, 10, 1)  # CPR: abolished without successor
 
 
+def test_begin_date_is_the_ontstaan_date_when_one_is_given(parsed):
+    life = {r["code"]: r for r in parsed.lifetimes.iter_rows(named=True)}
+    # Gooise Meren: "Ontstaan per 01-01-2016, ontvangen van: Bussum, Muiden, Naarden ..." and "Begindatum 01-01-2015"
+    assert life["GM1942"]["begin_date"] == date(2016, 1, 1) and not life["GM1942"]["begins_before_1830"]
+    assert life["GM0381"]["abolished_date"] == life["GM0424"]["abolished_date"] == date(2016, 1, 1)
+    assert life["GM1724"]["begin_date"] == date(1998, 9, 25)  # Bergeijk: only "Begindatum 25-09-1998"
+    formed_first = "Begindatum 01-01-2015\nOntstaan per 01-01-2016, ontvangen van:\n- Bussum (GM0381),"
+    assert parse_descriptions([("GM1942", "Gooise Meren", formed_first)]).lifetimes["begin_date"].to_list() == [
+        date(2016, 1, 1)]  # whatever the order of the lines
+
+
 def test_haaren_split_over_four_municipalities_2021(changes):
     split = changes.filter((pl.col("from_code") == "GM0788") & (pl.col("date") == date(2021, 1, 1))).sort("to_code")
     assert split["kind"].to_list() == ["split"] * 4

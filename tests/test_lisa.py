@@ -10,6 +10,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from regiostat.boundaries import load_regios_codes, parse_descriptions
 from regiostat.landing import LandingZone
 from regiostat.lisa import (
     LisaFileError,
@@ -50,6 +51,29 @@ def test_lookup_from_cbs_codes_keeps_abolished_municipalities_with_their_years(l
     assert (rows["GM0738"]["name"], rows["GM0738"]["valid_from"], rows["GM0738"]["valid_to"]) == ("Aalburg", 1973, 2018)
     assert rows["GM1699"]["valid_from"] == 1998 and rows["GM1699"]["valid_to"] is None
     assert rows["GM0014"]["name"] == "Groningen (gemeente)"
+
+
+def test_lookup_years_agree_with_the_boundary_lifetimes(lookup):
+    """valid_from/valid_to are boundaries' begin and abolition dates as years of existence on 1 April."""
+    def first_year(d):  # begun on d: on the map of 1 April of d.year only if d is not after it
+        return None if d is None else d.year + (d > date(d.year, 4, 1))
+
+    def last_year(d):  # abolished on d: still there on 1 April of d.year only if d is after it
+        return None if d is None else d.year - (d <= date(d.year, 4, 1))
+
+    life = parse_descriptions(load_regios_codes(CODES)).lifetimes.filter(
+        pl.col("code").str.starts_with("GM") & (pl.col("code") != "GM0997"))  # the CPR is no municipality
+    expected = {r["code"]: (r["name"], first_year(r["begin_date"]), last_year(r["abolished_date"]))
+                for r in life.iter_rows(named=True)}
+    got = {r["code"]: (r["name"], r["valid_from"], r["valid_to"]) for r in lookup.iter_rows(named=True)}
+    assert len(got) == lookup.height == len(expected) == 834
+    assert got == expected
+    assert got["GM1942"] == ("Gooise Meren", 2016, None)  # formed 01-01-2016, whatever "Begindatum 01-01-2015" says
+    assert got["GM1724"][1] == 1999  # Bergeijk, "Begindatum 25-09-1998": not yet there on 1 April 1998
+    with pytest.raises(LisaFileError, match="not in 2015"):
+        read(text(rows=[["Gooise Meren", "2015", "1111", "11"]]).encode(), "gooise2015.csv", lookup=lookup)
+    assert values(read(text(rows=[["Bussum", "2015", "1111", "11"]]).encode(), "bussum2015.csv", lookup=lookup),
+                  "jobs_total") == {"GM0381": 1111}
 
 
 # -- real files ----------------------------------------------------------------------------------
