@@ -2,9 +2,10 @@
 -- previous year and the base year, and the national value beside each. Built on marts.regional_profile,
 -- complete values only: an aggregate that misses a member is left out here (it stays, flagged, in the long table).
 CREATE OR REPLACE VIEW marts.regional_profile_wide AS
-WITH p AS (SELECT region_code, year, indicator, value FROM marts.regional_profile WHERE is_complete),
+WITH p AS (SELECT region_code, region_name, region_level, year, indicator, value FROM marts.regional_profile
+           WHERE is_complete),
 wide AS (
-    SELECT region_code, year,
+    SELECT region_code, any_value(region_name) AS region_name, any_value(region_level) AS region_level, year,
         max(value) FILTER (WHERE indicator = 'cbs_employee_jobs')                 AS cbs_employee_jobs,
         max(value) FILTER (WHERE indicator = 'cbs_employee_jobs_industry_bf')     AS cbs_industry_jobs_bf,
         max(value) FILTER (WHERE indicator = 'cbs_employee_jobs_manufacturing_c') AS cbs_manufacturing_jobs_c,
@@ -21,7 +22,7 @@ wide AS (
     FROM p GROUP BY region_code, year
 )
 SELECT
-    w.region_code, r.region_name, r.region_level, w.year,
+    w.region_code, w.region_name, w.region_level, w.year,
     w.cbs_employee_jobs,
     w.cbs_employee_jobs - lag(w.cbs_employee_jobs) OVER (PARTITION BY w.region_code ORDER BY w.year)
         AS cbs_employee_jobs_change_prev_year,
@@ -38,8 +39,7 @@ SELECT
     nl.cbs_manufacturing_share_c_pct AS nl_cbs_manufacturing_share_c_pct, nl.lisa_jobs AS nl_lisa_jobs,
     nl.lisa_average_establishment_size AS nl_lisa_average_establishment_size, nl.population AS nl_population
 FROM wide w
-LEFT JOIN wide nl ON nl.region_code = 'NL01' AND nl.year = w.year
-LEFT JOIN marts.region_names r ON r.region_code = w.region_code;
+LEFT JOIN wide nl ON nl.region_code = 'NL01' AND nl.year = w.year;
 
 COMMENT ON VIEW marts.regional_profile_wide IS
     'One row per region (CBS code or custom region id) and year: jobs, industry jobs, shares, establishments, average size, changes and the national value beside them';
