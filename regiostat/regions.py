@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from regiostat.boundaries import WEIGHTS
+
 DEFAULT_REGIONS = Path(__file__).resolve().parents[1] / "config" / "regions.toml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -63,6 +65,7 @@ def load_region_config(path: Path | str = DEFAULT_REGIONS, *, known_codes: set[s
     if not all(isinstance(y, int) and 1900 < y < 2100 for y in years):
         raise RegionConfigError(f"{path}: [harmonisation] boundary_years must be years, got {years!r}")
     weight = harm.get("weight", "inhabitants")
-    if weight not in {"inhabitants", "dwellings"}:
-        raise RegionConfigError(f"{path}: [harmonisation] weight must be 'inhabitants' or 'dwellings', got {weight!r}")
+    if weight not in WEIGHTS:
+        raise RegionConfigError(f"{path}: [harmonisation] weight must be {' or '.join(map(repr, WEIGHTS))}, "
+                                f"got {weight!r}")
     return RegionConfig(tuple(regions), tuple(years), weight)
