@@ -6,6 +6,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.core import FACT
+from assets.lisa import LISA_STAGED
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
 from pipelines.resources import BuildLock
 from regiostat import warehouse
@@ -15,7 +16,6 @@ from regiostat.regions import load_region_config
 from schemas.core import RegionalProfile
 
 PROFILE = dg.AssetKey(["marts", "regional_profile"])
-LISA_STAGED = dg.AssetKey(["staging", "lisa_observations"])
 WIDE_VIEW_SQL = warehouse.SQL_DIR / "views" / "regional_profile_wide.sql"
 
 
