@@ -17,6 +17,7 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import pandera_check, preview
 from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import warehouse
+from regiostat.indicators import LISA_SCHEMA
 from regiostat.landing import COMPLETE_ENTITY, LandingZone
 from regiostat.lisa import LisaFileError, land_lisa_file, municipality_lookup_from_codes, read_lisa_export
 from schemas.staging import LisaObservations
@@ -27,6 +28,11 @@ LISA_FILE_TYPES = {".csv", ".tsv", ".txt", ".xlsx"}
 STAGED_SCHEMA = {"region_code": pl.String, "year": pl.Int64, "measure": pl.String, "sector": pl.String,
                  "sbi_section": pl.String, "value": pl.Float64, "source_file": pl.String, "source_row": pl.Int64,
                  "fetch_id": pl.String, "reference_date": pl.Date, "attribution": pl.String}
+
+
+def lisa_frame(con) -> pl.DataFrame:
+    """staging.lisa_observations in the shape the indicator readers take."""
+    return warehouse.read_table(con, "staging.lisa_observations").select(list(LISA_SCHEMA))
 
 
 def municipality_lookup(zone: LandingZone) -> pl.DataFrame:

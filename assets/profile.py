@@ -6,22 +6,17 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.core import FACT
-from assets.lisa import LISA_STAGED
+from assets.lisa import LISA_STAGED, lisa_frame
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
 from pipelines.resources import BuildLock
 from regiostat import warehouse
 from regiostat.aggregate import build_profile, hierarchy_members
-from regiostat.indicators import LISA_SCHEMA, indicator_values, load_indicators
+from regiostat.indicators import indicator_values, load_indicators
 from regiostat.regions import load_region_config
 from schemas.core import RegionalProfile
 
 PROFILE = dg.AssetKey(["marts", "regional_profile"])
 WIDE_VIEW_SQL = warehouse.SQL_DIR / "views" / "regional_profile_wide.sql"
-
-
-def lisa_frame(con) -> pl.DataFrame:
-    """staging.lisa_observations in the shape the indicator readers take."""
-    return warehouse.read_table(con, "staging.lisa_observations").select(list(LISA_SCHEMA))
 
 
 def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:

@@ -6,8 +6,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import preview
-from assets.lisa import LISA_STAGED
-from assets.profile import lisa_frame
+from assets.lisa import LISA_STAGED, lisa_frame
 from pipelines.resources import BuildLock
 from regiostat import warehouse
 from regiostat.indicators import load_indicators
