@@ -25,9 +25,9 @@ from schemas.staging import LisaObservations
 LISA_LANDING = dg.AssetKey(["landing", "lisa_exports"])
 LISA_STAGED = dg.AssetKey(["staging", "lisa_observations"])
 LISA_FILE_TYPES = {".csv", ".tsv", ".txt", ".xlsx"}
-STAGED_SCHEMA = {"region_code": pl.String, "year": pl.Int64, "measure": pl.String, "sector": pl.String,
-                 "sbi_section": pl.String, "value": pl.Float64, "source_file": pl.String, "source_row": pl.Int64,
-                 "fetch_id": pl.String, "reference_date": pl.Date, "attribution": pl.String}
+# indicators.LISA_SCHEMA plus the reference date (1 April), in the column order of staging.lisa_observations
+STAGED_SCHEMA = {**{c: t for c, t in LISA_SCHEMA.items() if c != "attribution"}, "reference_date": pl.Date,
+                 "attribution": LISA_SCHEMA["attribution"]}
 
 
 def lisa_frame(con) -> pl.DataFrame:
