@@ -16,7 +16,7 @@ from regiostat.regions import load_region_config
 from schemas.core import RegionalProfile
 
 PROFILE = dg.AssetKey(["marts", "regional_profile"])
-WIDE_VIEW_SQL = warehouse.SQL_DIR / "views" / "regional_profile_wide.sql"
+VIEWS_DIR = warehouse.SQL_DIR / "views"
 
 
 def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:
@@ -63,8 +63,7 @@ def regional_profile(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.Materi
                          "missing_members", "source_tables"))
         warehouse.create_table_from(con, "marts.regional_profile", frame)
         con.execute("DROP TABLE IF EXISTS marts.region_names")  # older builds made it for the wide view
-        con.execute(WIDE_VIEW_SQL.read_text())
-        wide_rows = warehouse.row_count(con, "marts.regional_profile_wide")
+        wide_rows = warehouse.build_mart(con, "regional_profile_wide", folder=VIEWS_DIR)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": frame.height, "wide_rows": wide_rows, "indicators": frame["indicator"].n_unique(),
         "preview": preview(frame.filter(pl.col("region_level") == "custom")),

@@ -105,9 +105,9 @@ def mart_names() -> list[str]:
     return sorted(p.stem for p in MART_DIR.glob("*.sql"))
 
 
-def build_mart(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Run warehouse/marts/<name>.sql (CREATE OR REPLACE, so re-runs are idempotent)."""
-    con.execute((MART_DIR / f"{name}.sql").read_text())
+def build_mart(con: duckdb.DuckDBPyConnection, name: str, *, folder: Path = MART_DIR) -> int:
+    """Run <folder>/<name>.sql, warehouse/marts/ by default (CREATE OR REPLACE, so re-runs are idempotent)."""
+    con.execute((folder / f"{name}.sql").read_text())
     return row_count(con, f"marts.{name}")
 
 
