@@ -44,7 +44,6 @@ from typing import Literal
 
 import polars as pl
 
-KINDS = ("merger", "split", "transfer", "rename")
 WEIGHTS = ("inhabitants", "dwellings")
 METHOD_OF_KIND = {"merger": "merger_sum", "rename": "renamed", "split": "split_weighted",
                   "transfer": "transfer_weighted"}

@@ -563,7 +563,7 @@ def _overview(b: _Builder, header: _Header, data: list[Row]) -> None:
                   header.names[col])
 
 
-def _sector_series(b: _Builder, header: _Header, data: list[Row], tolerance: float) -> None:
+def _sector_series(b: _Builder, header: _Header, data: list[Row]) -> None:
     sector_col = header.roles["sector"][0]
     for col, year in header.years.items():
         if year not in YEARS:
@@ -587,7 +587,7 @@ def _sector_series(b: _Builder, header: _Header, data: list[Row], tolerance: flo
                 sums[(region, year)] = sums.get((region, year), 0.0) + value
     for (region, year), (total, row, column) in totals.items():
         diff = total - sums.get((region, year), 0.0)
-        if abs(diff) > tolerance:
+        if diff != 0:  # exact: a Totaal must equal the sum of its sectors
             raise b.fail("sector_total_mismatch", f"{region} {year}: sectors sum to "
                          f"{sums.get((region, year), 0.0):,.0f} but Totaal is {total:,.0f} (difference {diff:+,.0f})",
                          row, column)
@@ -598,13 +598,8 @@ _SCHEMA = {"region_code": pl.String, "region_name_in_file": pl.String, "year": p
 
 
 def read_lisa_export(content: bytes, filename: str, *, municipalities: pl.DataFrame, max_bytes: int = MAX_BYTES,
-                     max_unzipped: int = MAX_UNZIPPED, max_zip_ratio: float = MAX_ZIP_RATIO,
-                     sector_tolerance: float = 0.0) -> LisaExport:
-    """Read one LISA-style export; raise :class:`LisaFileError` for anything doubtful.
-
-    ``sector_tolerance`` allows a Totaal to differ from the sector sum by that much (LISA
-    rounds published figures to tens; the default demands an exact sum).
-    """
+                     max_unzipped: int = MAX_UNZIPPED, max_zip_ratio: float = MAX_ZIP_RATIO) -> LisaExport:
+    """Read one LISA-style export; raise :class:`LisaFileError` for anything doubtful."""
     if len(content) > max_bytes:
         raise LisaFileError(filename, "too_large", f"{len(content):,} bytes (limit {max_bytes:,})")
     if not content.strip() or content.strip() == b"\xef\xbb\xbf":
@@ -648,7 +643,7 @@ def read_lisa_export(content: bytes, filename: str, *, municipalities: pl.DataFr
     if header.shape == "overview":
         _overview(builder, header, data)
     else:
-        _sector_series(builder, header, data, sector_tolerance)
+        _sector_series(builder, header, data)
     observations = pl.DataFrame(builder.records, schema=_SCHEMA)
     years = tuple(sorted(set(observations["year"].to_list())))
     used = {c for cols in header.roles.values() for c in cols} | set(header.years)
@@ -686,8 +681,8 @@ def safe_landing_name(filename: str) -> str:
         raise LisaFileError(filename, "unsafe_name", str(exc)) from None
 
 
-def land_lisa_file(landing: LandingZone, path: Path, *, municipalities: pl.DataFrame, max_bytes: int = MAX_BYTES,
-                   fetched_at: str | None = None) -> LandingEntry:
+def land_lisa_file(landing: LandingZone, path: Path, *, municipalities: pl.DataFrame,
+                   max_bytes: int = MAX_BYTES) -> LandingEntry:
     """Check a LISA export, then store it unchanged as one complete fetch.
 
     The fetch id is derived from the content hash, so landing the same bytes again (under
@@ -704,7 +699,7 @@ def land_lisa_file(landing: LandingZone, path: Path, *, municipalities: pl.DataF
     landed = landing.pages_of(fetch_id)
     if landed and fetch_id in landing.complete_fetches("LISA"):
         return landed[0]
-    common = dict(source="lisa_export", fetched_at=fetched_at, vintage=str(export.years[-1]), note=export.attribution)
+    common = dict(source="lisa_export", vintage=str(export.years[-1]), note=export.attribution)
     entry = landed[0] if landed else landing.write(  # landed but not completed: a crash in between
         content, table_id="LISA", entity=export.shape, origin=path.name, fetch_id=fetch_id,
         media_type=export.media_type, filename=name, rows=export.observations.height, **common)
