@@ -62,7 +62,6 @@ def regional_profile(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.Materi
                          "value", "unit", "method", "rule", "members_with_data", "members_expected", "is_complete",
                          "missing_members", "source_tables"))
         warehouse.create_table_from(con, "marts.regional_profile", frame)
-        con.execute("DROP TABLE IF EXISTS marts.region_names")  # older builds made it for the wide view
         wide_rows = warehouse.build_mart(con, "regional_profile_wide", folder=VIEWS_DIR)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": frame.height, "wide_rows": wide_rows, "indicators": frame["indicator"].n_unique(),

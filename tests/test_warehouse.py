@@ -41,3 +41,17 @@ def test_a_build_database_with_the_older_two_column_schema_info_is_still_recogni
         assert "core.stray" in present_tables(con)
     finally:
         con.close()
+
+
+def test_a_new_schema_version_rebuilds_even_when_schema_sql_is_unchanged(monkeypatch):
+    from regiostat import warehouse
+
+    con = duckdb.connect()
+    try:
+        ensure_schema(con)
+        con.execute("CREATE TABLE marts.region_names (x INTEGER)")  # made by an asset of an older layout
+        monkeypatch.setattr(warehouse, "SCHEMA_VERSION", warehouse.SCHEMA_VERSION + 1)
+        ensure_schema(con)
+        assert "marts.region_names" not in present_tables(con)
+    finally:
+        con.close()
