@@ -66,7 +66,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from regiostat.reconcile.model import SOURCE_AUTHORITY, STATUS_RANK, Claim, Quantity, Rule
+from regiostat.reconcile.model import SOURCE_AUTHORITY, STATUS_RANK, Claim, Quantity, Rule, find_root
 
 EPS = 1e-9
 MAX_SWEEPS = 200
@@ -484,24 +484,16 @@ class _Component:
 
 def _components(claims: Sequence[Claim], rules: Sequence[Rule]) -> list[_Component]:
     parent: dict[Quantity, Quantity] = {}
-
-    def find(q: Quantity) -> Quantity:
-        parent.setdefault(q, q)
-        while parent[q] != q:
-            parent[q] = parent[parent[q]]
-            q = parent[q]
-        return q
-
     constraints = [r for r in rules if r.kind != "band"]
     for r in constraints:
         for q in r.inputs:
-            parent[find(q)] = find(r.target)
+            parent[find_root(parent, q)] = find_root(parent, r.target)
     by_root: dict[Quantity, tuple[list[Claim], list[Rule]]] = defaultdict(lambda: ([], []))
     for c in claims:
-        by_root[find(c.quantity)][0].append(c)
+        by_root[find_root(parent, c.quantity)][0].append(c)
     for r in constraints:
-        if find(r.target) in by_root:
-            by_root[find(r.target)][1].append(r)
+        if find_root(parent, r.target) in by_root:
+            by_root[find_root(parent, r.target)][1].append(r)
     return [_Component(cs, rs) for _, (cs, rs) in sorted(by_root.items())]
 
 

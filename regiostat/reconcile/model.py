@@ -69,3 +69,13 @@ class Rule:
     scale: float = 1.0
     band: tuple[float, float] | None = None
     params: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+def find_root(parent: dict[Quantity, Quantity], q: Quantity) -> Quantity:
+    """Union-find root of ``q`` in ``parent`` (a new quantity becomes its own root), halving the path on
+    the way: union the sets of a and b with ``parent[find_root(parent, a)] = find_root(parent, b)``."""
+    parent.setdefault(q, q)
+    while parent[q] != q:
+        parent[q] = parent[parent[q]]
+        q = parent[q]
+    return q

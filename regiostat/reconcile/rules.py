@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from regiostat.indicators import Indicator
-from regiostat.reconcile.model import Quantity, Rule
+from regiostat.reconcile.model import Quantity, Rule, find_root
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules.toml"
 TEMPLATE_KINDS = ("sum", "members_sum", "ratio", "difference", "band")
@@ -231,13 +231,6 @@ def _needed(r: Rule, anchored: Callable[[Quantity], bool]) -> bool:
     return sum(map(anchored, {r.target, *r.inputs})) >= 2
 
 
-def _root(parent: dict[Quantity, Quantity], q: Quantity) -> Quantity:
-    """Union-find root of ``q`` (a new quantity becomes its own root)."""
-    while parent.setdefault(q, q) != q:
-        q = parent[q]
-    return q
-
-
 def _prune(candidates: Iterable[Rule], claimed: set[Quantity]) -> list[Rule]:
     """Drop instances that cannot narrow a claim, repeatedly, to a fixpoint: a quantity is anchored when
     it is claimed or occurs in another remaining instance; a group of linked instances with fewer than
@@ -251,9 +244,9 @@ def _prune(candidates: Iterable[Rule], claimed: set[Quantity]) -> list[Rule]:
         parent: dict[Quantity, Quantity] = {}
         for r in keep:
             for q in r.inputs:
-                parent[_root(parent, q)] = _root(parent, r.target)
-        claims_in = Counter(_root(parent, q) for q in claimed if q in parent)
-        keep = [r for r in keep if claims_in[_root(parent, r.target)] >= 2]
+                parent[find_root(parent, q)] = find_root(parent, r.target)
+        claims_in = Counter(find_root(parent, q) for q in claimed if q in parent)
+        keep = [r for r in keep if claims_in[find_root(parent, r.target)] >= 2]
         if len(keep) == len(constraints):
             break
         constraints = keep
