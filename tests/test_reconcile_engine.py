@@ -254,6 +254,25 @@ def test_verdicts_supported_contradicted_unverifiable():
     assert unv.verdict == "unverifiable" and unv.missing == (q("lisa_establishments", "GM0114"),)
 
 
+def test_verdicts_solve_only_the_components_of_document_claims():
+    part, total, share = q("cbs_employee_jobs_industry_bf"), q("cbs_employee_jobs"), q("cbs_industry_share_bf")
+    rules = [ratio_rule("share", share, part, total)]
+    data = [claim("part", part, 15000, kind="cbs_table", source="83582NED"),
+            claim("total", total, 100000, kind="cbs_table", source="83582NED")]
+    doc = claim("doc", share, 15.0, 14.95, 15.05)
+    other = q("lisa_jobs", "GM0109")  # data without a document claim: a component no verdict reads
+    unrelated = [claim("lisa_a", other, 500, kind="lisa_file", source="lisa.csv"),
+                 claim("lisa_b", other, 900, kind="lisa_file", source="lisa.csv")]
+    (alone,) = verdicts(data + [doc], rules, decide(data + [doc], rules))
+    claims = data + unrelated + [doc]
+    (v,) = verdicts(claims, rules, decide(claims, rules))
+    assert v == alone and v.verdict == "supported" and set(v.by_claims) == {"part", "total"}
+    # the kept data a verdict does read must be consistent: decisions of other claims are refused
+    clash = claim("total_b", total, 50000, kind="cbs_table", source="83582NED")
+    with pytest.raises(ValueError, match="inconsistent"):
+        verdicts(data + [clash, doc], rules, decide(data + [doc], rules))
+
+
 def test_band_violation_is_a_warning_in_the_verdict_not_a_contradiction():
     cbs, lisa = q("cbs_employee_jobs", R), q("lisa_jobs", R)
     band = Rule("cbs_vs_lisa", "band", "0.6 <= cbs / lisa <= 1.1", cbs, (lisa,), band=(0.6, 1.1))

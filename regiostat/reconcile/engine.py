@@ -482,15 +482,21 @@ class _Component:
                         causes=_conflict_causes(claims), implied=implied, gaps=gaps)
 
 
-def _components(claims: Sequence[Claim], rules: Sequence[Rule]) -> list[_Component]:
+def _components(claims: Sequence[Claim], rules: Sequence[Rule],
+                only: Iterable[Quantity] | None = None) -> list[_Component]:
+    """The claims split into components (linked by constraint rules); with `only`, just the components
+    that hold one of those quantities."""
     parent: dict[Quantity, Quantity] = {}
     constraints = [r for r in rules if r.kind != "band"]
     for r in constraints:
         for q in r.inputs:
             parent[find_root(parent, q)] = find_root(parent, r.target)
+    wanted = None if only is None else {find_root(parent, q) for q in only}
     by_root: dict[Quantity, tuple[list[Claim], list[Rule]]] = defaultdict(lambda: ([], []))
     for c in claims:
-        by_root[find_root(parent, c.quantity)][0].append(c)
+        root = find_root(parent, c.quantity)
+        if wanted is None or root in wanted:
+            by_root[root][0].append(c)
     for r in constraints:
         if find_root(parent, r.target) in by_root:
             by_root[find_root(parent, r.target)][1].append(r)
@@ -763,7 +769,8 @@ def verdicts(claims: Sequence[Claim], rules: Sequence[Rule], decisions: Sequence
         for q in (r.target, *r.inputs):
             neighbours[q] |= {r.target, *r.inputs} - {q}
     reach: dict[Quantity, tuple[Interval, list[str], list[str]]] = {}  # what the kept data allow; which data, rules
-    for comp in _components(data, rules):
+    asked = {c.quantity for c in claims if c.source_kind == "document" and c.claim_id not in rejected}
+    for comp in _components(data, rules, only=asked):  # only the components a verdict reads
         try:
             lo, hi = comp.run(comp.everything)
         except _Empty:
