@@ -405,6 +405,19 @@ class _Component:
                 self._memo[key] = False
         return self._memo[key]
 
+    def solve(self, ids: frozenset[int]) -> tuple[list[float], list[float]] | None:
+        """The domains after the claims `ids` and all rules, None if they cannot all hold (memoised as
+        feasible() would; a set already known to be infeasible is not solved again)."""
+        key = (ids, frozenset())
+        if self._memo.get(key) is False:
+            return None
+        try:
+            bounds = self.run(ids)
+        except _Empty:
+            bounds = None
+        self._memo[key] = bounds is not None
+        return bounds
+
     def interval(self, ids: frozenset[int], q: Quantity) -> Interval:
         lo, hi = self.run(ids)
         v = self.net.index[q]
@@ -423,10 +436,10 @@ class _Component:
             return d1 | d2
         return qx(frozenset(), False, list(candidates))
 
-    def analyse(self) -> tuple[list[frozenset[int]], frozenset[int]]:
-        """(all MUSes, the claims to drop). See the module docstring."""
-        if self.feasible(self.everything):
-            return [], frozenset()
+    def analyse(self) -> tuple[list[frozenset[int]], frozenset[int], tuple[list[float], list[float]]]:
+        """(all MUSes, the claims to drop, the domains the kept claims allow). See the module docstring."""
+        if (bounds := self.solve(self.everything)) is not None:
+            return [], frozenset(), bounds
         known: list[frozenset[int]] = []
         mcses: list[frozenset[int]] = []
         level: list[frozenset[int]] = [frozenset()]
@@ -455,11 +468,11 @@ class _Component:
             drop = min(mcses, key=self._drop_key)
         else:
             muses = _minimal(known)
-        while not self.feasible(self.everything - drop):  # only after an incomplete search
+        while (bounds := self.solve(self.everything - drop)) is None:  # only after an incomplete search
             mus = self.quickxplain(sorted(self.everything - drop))
             muses = _minimal([*muses, mus])
             drop |= {max(mus)}  # the claim of lowest priority
-        return muses, drop
+        return muses, drop, bounds
 
     def _drop_key(self, ids: frozenset[int]) -> tuple:
         cs = [self.claims[i] for i in ids]
@@ -693,7 +706,7 @@ def reconcile(claims: Sequence[Claim], rules: Sequence[Rule], *,
     forcing: dict[str, list[Conflict]] = defaultdict(list)  # rejected claim -> conflicts that force it out
     complete = True
     for comp in _components(claims, rules):
-        muses, drop = comp.analyse()
+        muses, drop, (lo, hi) = comp.analyse()
         complete &= comp.complete
         drop_ids = {comp.claims[i].claim_id for i in drop}
         dropped |= drop_ids
@@ -705,7 +718,6 @@ def reconcile(claims: Sequence[Claim], rules: Sequence[Rule], *,
                     forcing[cid].append(m)
         for cid in drop_ids:  # greedy fallback: a dropped claim may share every conflict with another
             forcing[cid] = forcing[cid] or [m for m in comp_conflicts if cid in m.claim_ids]
-        lo, hi = comp.run(comp.everything - drop)
         intervals.update({q: (lo[v], hi[v]) for q, v in comp.net.index.items()})
 
     values: dict[Quantity, float | None] = {}
