@@ -9,8 +9,8 @@ import pytest
 
 from regiostat.indicators import load_indicators
 from regiostat.reconcile.engine import conflicts, decide, feasible_intervals, reconcile, verdicts
-from regiostat.reconcile.model import Claim, Quantity, Rule
-from regiostat.reconcile.rules import RuleConfigError, change_quantity, instantiate, labels, load_rules, parse_rules
+from regiostat.reconcile.model import Claim, Quantity, Rule, change_quantity
+from regiostat.reconcile.rules import RuleConfigError, instantiate, labels, load_rules, parse_rules
 
 R = "dutch_techzone"
 

@@ -9,7 +9,7 @@ header of config/claims/dutch_techzone_strategische_koers_2022_2025.toml.
 Change statements ("3.500 arbeidsplaatsen meer dan in 2016") become the quantity
 Quantity("change:<indicator>", region, "<base_period>/<period>"), e.g. "2016/2020": the period
 of a change is the pair of years it spans, so changes over different spans never collide, and a
-"difference" rule can relate it to the two level quantities.
+"difference" rule can relate it to the two level quantities (model.change_quantity).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
-from regiostat.reconcile.model import Claim, Quantity
+from regiostat.reconcile.model import CHANGE_PREFIX, Claim, Quantity, change_quantity, is_year
 from regiostat.reconcile.precision import LOCALES, FigureError, parse_figure, parse_precision
 
 UNKNOWN_PERIOD = "unknown"  # the document states no year; the claim is kept, matched to no year
@@ -30,7 +30,6 @@ DIRECTIONS = {"increase": 1, "decrease": -1}
 # Source documents (the seed plans) ship in data/documents, laid out like the shared folder: seeds/<file>.
 DEFAULT_DOCUMENTS_ROOT = Path(__file__).resolve().parents[2] / "data" / "documents"
 
-_PERIOD = re.compile(r"\d{4}")
 _LINE = re.compile(r"lines?\s+(\d+)")
 
 
@@ -78,7 +77,7 @@ def _check_indicator(code: str, known: set[str]) -> str | None:
     """Error message, or None if the indicator code is acceptable."""
     if code.startswith("unmapped:"):
         return None if re.fullmatch(r"[a-z0-9_]+", code[9:]) else "unmapped:<name> needs a name of a-z, 0-9, _"
-    base = code.removeprefix("change:")
+    base = code.removeprefix(CHANGE_PREFIX)
     return None if base in known else f"unknown indicator {base!r} (not in the indicator catalogue)"
 
 
@@ -142,22 +141,23 @@ def _load_file(path: Path, *, known_indicators: set[str], known_regions: set[str
         if entry["region"] not in known_regions:
             raise fail(label, "region", f"unknown region {entry['region']!r}")
         period = entry["period"]
-        if period != UNKNOWN_PERIOD and not _PERIOD.fullmatch(period):
+        if period != UNKNOWN_PERIOD and not is_year(period):
             raise fail(label, "period", f"{period!r}: expected a year (\"2020\") or \"{UNKNOWN_PERIOD}\"")
 
-        is_change = indicator.startswith("change:")
+        is_change = indicator.startswith(CHANGE_PREFIX)
         for key in ("base_period", "direction"):
             if is_change and key not in entry:
-                raise fail(label, key, "required for a change: indicator")
+                raise fail(label, key, f"required for a {CHANGE_PREFIX} indicator")
             if not is_change and key in entry:
-                raise fail(label, key, "only allowed for a change: indicator")
+                raise fail(label, key, f"only allowed for a {CHANGE_PREFIX} indicator")
+        quantity = Quantity(indicator, entry["region"], period)
         if is_change:
             base = entry["base_period"]
-            if base != UNKNOWN_PERIOD and not _PERIOD.fullmatch(base):
+            if base != UNKNOWN_PERIOD and not is_year(base):
                 raise fail(label, "base_period", f"{base!r}: expected a year or \"{UNKNOWN_PERIOD}\"")
             if entry["direction"] not in DIRECTIONS:
                 raise fail(label, "direction", f"expected one of {sorted(DIRECTIONS)}")
-            period = f"{base}/{period}"
+            quantity = change_quantity(indicator.removeprefix(CHANGE_PREFIX), entry["region"], base, period)
 
         try:
             unit = parse_precision(entry["precision"]) if "precision" in entry else None
@@ -204,7 +204,7 @@ def _load_file(path: Path, *, known_indicators: set[str], known_regions: set[str
         if "reference_date" in entry:
             notes = f"Reference date: {entry['reference_date']}." + (f" {notes}" if notes else "")
         claims.append(Claim(
-            claim_id=cid, quantity=Quantity(indicator, entry["region"], period), value=value, low=low,
+            claim_id=cid, quantity=quantity, value=value, low=low,
             high=high, precision=precision, source_kind="document", source=doc_path,
             location=entry["location"], quote=quote, vintage=published, notes=notes))
     return claims

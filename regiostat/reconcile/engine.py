@@ -66,7 +66,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from regiostat.reconcile.model import SOURCE_AUTHORITY, STATUS_RANK, Claim, Quantity, Rule, find_root
+from regiostat.reconcile.model import CHANGE_PREFIX, SOURCE_AUTHORITY, STATUS_RANK, Claim, Quantity, Rule, find_root
 
 EPS = 1e-9
 MAX_SWEEPS = 200
@@ -546,8 +546,8 @@ class _Text:
     def label(self, code: str) -> str:
         if code in self.labels:
             return self.labels[code]
-        if code.startswith("change:"):
-            return f"verandering {self.label(code.removeprefix('change:'))}"
+        if code.startswith(CHANGE_PREFIX):
+            return f"verandering {self.label(code.removeprefix(CHANGE_PREFIX))}"
         return code
 
     def quantity(self, q: Quantity) -> str:

@@ -3,16 +3,23 @@
 A claim says: this quantity (indicator, region, period) has this value, known to this
 precision (an interval), according to this source. Disagreeing claims are normal; the
 engine decides which hold and why.
+
+Changes are quantities of their own: indicator "change:<indicator>", period "<t0>/<t>" (e.g.
+"2016/2020"), so changes over different spans never collide; a "difference" rule relates one to
+the two levels. change_quantity builds one, parse_change reads one back.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 SOURCE_KINDS = ("cbs_table", "lisa_file", "document", "derived")
 # Higher first: who is believed when claims cannot all be true (documented in README).
 SOURCE_AUTHORITY = {"cbs_table": 3, "lisa_file": 2, "derived": 1, "document": 0}
 STATUS_RANK = {"definitief": 3, "nader voorlopig": 2, "voorlopig": 1, "onbekend": 0, None: 0}
+CHANGE_PREFIX = "change:"
+_YEAR = re.compile(r"\d{4}")
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +33,26 @@ class Quantity:
 
     def __str__(self) -> str:
         return f"{self.indicator}[{self.region}, {self.period}]"
+
+
+def is_year(period: str) -> bool:
+    """A period that is one year as text ("2020")."""
+    return _YEAR.fullmatch(period) is not None
+
+
+def change_quantity(indicator: str, region: str, base: str, period: str) -> Quantity:
+    """The quantity "value(period) - value(base)" of `indicator`, e.g. +3.500 jobs 2016 -> 2020."""
+    return Quantity(f"{CHANGE_PREFIX}{indicator}", region, f"{base}/{period}")
+
+
+def parse_change(q: Quantity) -> tuple[str, str, str] | None:
+    """(indicator, base year, end year) for a change quantity with two known years, else None."""
+    if not q.indicator.startswith(CHANGE_PREFIX):
+        return None
+    base, _, end = q.period.partition("/")
+    if not (is_year(base) and is_year(end)):
+        return None
+    return q.indicator.removeprefix(CHANGE_PREFIX), base, end
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ a kept relation may stay; it is redundant, never wrong.) Band instances stay whe
 in a claim or a kept instance.
 
 Changes are quantities of their own: indicator "change:<indicator>", period "<t0>/<t>" (the
-convention of regiostat.reconcile.claims_file), related to the levels by a "difference" rule.
+convention of regiostat.reconcile.model), related to the levels by a "difference" rule.
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from regiostat.indicators import Indicator
-from regiostat.reconcile.model import Quantity, Rule, find_root
+from regiostat.reconcile.model import Quantity, Rule, find_root, is_year, parse_change
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules.toml"
 TEMPLATE_KINDS = ("sum", "members_sum", "ratio", "difference", "band")
-CHANGE_PREFIX = "change:"
 _COMMON = {"id", "kind", "description", "enabled"}
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional)
     "sum": ({"total", "parts"}, {"exhaustive"}),
@@ -46,7 +45,6 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional
     "band": ({"a", "b", "lower", "upper"}, set()),
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_YEAR = re.compile(r"^\d{4}$")
 
 
 class RuleConfigError(ValueError):
@@ -64,21 +62,6 @@ class RuleTemplate:
     description: str
     params: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
-
-
-def change_quantity(indicator: str, region: str, base: str, period: str) -> Quantity:
-    """The quantity "value(period) - value(base)" of `indicator`, e.g. +3.500 jobs 2016 -> 2020."""
-    return Quantity(f"{CHANGE_PREFIX}{indicator}", region, f"{base}/{period}")
-
-
-def parse_change(q: Quantity) -> tuple[str, str, str] | None:
-    """(indicator, base year, end year) for a change quantity with two known years, else None."""
-    if not q.indicator.startswith(CHANGE_PREFIX):
-        return None
-    base, _, end = q.period.partition("/")
-    if not (_YEAR.match(base) and _YEAR.match(end)):
-        return None
-    return q.indicator.removeprefix(CHANGE_PREFIX), base, end
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -271,7 +254,7 @@ def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *
         if (ch := parse_change(q)) is not None:
             changes.append((q, *ch))
             pairs |= {(q.region, ch[1]), (q.region, ch[2])}
-        elif _YEAR.match(q.period):
+        elif is_year(q.period):
             pairs.add((q.region, q.period))
     pairs_sorted = sorted(pairs)
     enabled = [t for t in rules if t.enabled]
@@ -311,7 +294,7 @@ def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *
         allowed = _allowed(t.params["indicators"], indicators)
         for region, members in sorted(memberships.items()):
             group = {region, *members}
-            used = {(q.indicator, q.period) for q in known if q.region in group and _YEAR.match(q.period)}
+            used = {(q.indicator, q.period) for q in known if q.region in group and is_year(q.period)}
             for ind, y in sorted(used):
                 if allowed is None or ind in allowed:
                     add(t, f"{t.id}:{ind}[{region},{y}]", "sum", Quantity(ind, region, y),
