@@ -105,21 +105,30 @@ def dimension_filter(source: Source) -> pl.Expr:
     return expr
 
 
-def source_values(indicator: Indicator, source: Source, facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.DataFrame:
-    """One indicator's yearly values from one source (CBS facts or LISA observations)."""
+def source_rows(source: Source, facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.DataFrame:
+    """The rows one source reads, not aggregated: the LISA observations of its measure (and SBI section),
+    or the yearly CBS facts of its table, measure and dimensions (and sum_over codes). Null values stay."""
     if source.table == "LISA":
         rows = lisa.filter(pl.col("measure") == source.measure)
         if source.sbi_section:
             rows = rows.filter(pl.col("sbi_section") == source.sbi_section)
-        out = rows.group_by("region_code", "year").agg(pl.col("value").sum(), pl.col("source_file").first())
-        return out.select(pl.lit(indicator.code).alias("indicator"), "region_code", "year", "value",
-                          pl.lit("LISA").alias("source_table"), pl.lit(None, pl.String).alias("period_status"),
-                          pl.lit(None, pl.String).alias("vintage"), "source_file")
+        return rows
     rows = facts.filter(pl.col("table_id") == source.table, pl.col("measure_id") == source.measure,
                         dimension_filter(source), pl.col("period_type") == "jaar")
     for dim, codes in source.sum_over.items():
         pattern = f"(^|;){dim}=({'|'.join(codes)})(;|$)"
         rows = rows.filter(pl.col("dimension_key").str.contains(pattern))
+    return rows
+
+
+def source_values(indicator: Indicator, source: Source, facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.DataFrame:
+    """One indicator's yearly values from one source (CBS facts or LISA observations)."""
+    rows = source_rows(source, facts, lisa)
+    if source.table == "LISA":
+        out = rows.group_by("region_code", "year").agg(pl.col("value").sum(), pl.col("source_file").first())
+        return out.select(pl.lit(indicator.code).alias("indicator"), "region_code", "year", "value",
+                          pl.lit("LISA").alias("source_table"), pl.lit(None, pl.String).alias("period_status"),
+                          pl.lit(None, pl.String).alias("vintage"), "source_file")
     if source.sum_over:
         expected = len(next(iter(source.sum_over.values())))
         rows = (rows.group_by("region_code", "year")

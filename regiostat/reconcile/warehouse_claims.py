@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regiostat.indicators import Indicator, Source, dimension_filter
+from regiostat.indicators import Indicator, source_rows
 from regiostat.reconcile.model import Claim, Quantity
 
 MIN_EVIDENCE = 5
@@ -33,11 +33,6 @@ def four_digit_fetches(staged: pl.DataFrame) -> set[str]:
     return set(stats.filter(pl.col("n") >= MIN_EVIDENCE, pl.col("with_fraction") == 0)["fetch_id"])
 
 
-def _cbs_rows(source: Source, staged: pl.DataFrame) -> pl.DataFrame:
-    return staged.filter(pl.col("table_id") == source.table, pl.col("measure_id") == source.measure,
-                         dimension_filter(source), pl.col("value").is_not_null(), pl.col("period_type") == "jaar")
-
-
 def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame, lisa: pl.DataFrame, *,
                        regions: set[str] | None = None) -> tuple[list[Claim], set[str]]:
     """Claims for every source-backed indicator value (all vintages), optionally for some regions only,
@@ -52,10 +47,8 @@ def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame, l
         for source in ind.sources:
             if source.sum_over:  # a sum over many codes: claimed through its parts, not as one figure
                 continue
+            rows = source_rows(source, staged, lisa)
             if source.table == "LISA":
-                rows = lisa.filter(pl.col("measure") == source.measure)
-                if source.sbi_section:
-                    rows = rows.filter(pl.col("sbi_section") == source.sbi_section)
                 if regions is not None:
                     rows = rows.filter(pl.col("region_code").is_in(list(regions)))
                 for r in rows.iter_rows(named=True):
@@ -71,7 +64,7 @@ def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame, l
                         source=f"LISA {r['source_file']}", location=f"row {r['source_row']}",
                         vintage=str(r["year"]), notes=r["attribution"]))
                 continue
-            rows = _cbs_rows(source, staged)
+            rows = rows.filter(pl.col("value").is_not_null())
             if regions is not None:
                 rows = rows.filter(pl.col("region_code").is_in(list(regions)))
             for r in rows.iter_rows(named=True):
