@@ -39,8 +39,7 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     indicators = load_indicators()
     regions = load_region_config().regions
     with duckdb.get_connection() as con:
-        staged = con.sql("SELECT s.*, p.year, p.period_type FROM staging.observations s "
-                         "JOIN core.dim_period p USING (period_code)").pl()
+        staged = warehouse.facts_with_year(con, "staging.observations")
         known = {r for (r,) in con.execute("SELECT region_code FROM core.dim_region").fetchall()}
         try:
             documents = load_claims(CLAIMS_DIR, known_indicators=set(indicators),

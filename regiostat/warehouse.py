@@ -90,9 +90,10 @@ def create_table_from(con: duckdb.DuckDBPyConnection, table: str, frame: pl.Data
     return frame.height
 
 
-def facts_with_year(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """core.fact_observation with each period's year and type, as the indicator readers need it."""
-    return con.sql("SELECT f.*, p.year, p.period_type FROM core.fact_observation f "
+def facts_with_year(con: duckdb.DuckDBPyConnection, table: str = "core.fact_observation") -> pl.DataFrame:
+    """core.fact_observation (or another table of observations, e.g. staging.observations) with each
+    period's year and type, as the indicator readers need it."""
+    return con.sql(f"SELECT f.*, p.year, p.period_type FROM {qualified(table)} f "
                    "JOIN core.dim_period p USING (period_code)").pl()
 
 
