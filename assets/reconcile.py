@@ -22,10 +22,6 @@ SECTION_RULES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_
 CLAIMS_DIR = warehouse.SQL_DIR.parent / "config" / "claims"
 
 
-def _ids(claims) -> list[str]:
-    return [c.claim_id if hasattr(c, "claim_id") else c for c in claims]
-
-
 @dg.asset(key=RECONCILIATION, deps=[dg.AssetKey(["staging", "observations"]), LISA_STAGED,
                                     dg.AssetKey(["core", "dim_region"]), dg.AssetKey(["core", "dim_period"]),
                                     dg.AssetKey(["core", "custom_region"])],
@@ -38,12 +34,13 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                    build_lock: BuildLock) -> dg.MaterializeResult:
     indicators = load_indicators()
     regions = load_region_config().regions
+    custom = {r.id for r in regions}
     with duckdb.get_connection() as con:
         staged = warehouse.facts_with_year(con, "staging.observations")
         known = {r for (r,) in con.execute("SELECT region_code FROM core.dim_region").fetchall()}
         try:
             documents = load_claims(CLAIMS_DIR, known_indicators=set(indicators),
-                                    known_regions=known | {r.id for r in regions},
+                                    known_regions=known | custom,
                                     documents_root=DEFAULT_DOCUMENTS_ROOT, require_documents=True)
             templates = load_rules(indicators=indicators)
         except (ClaimsFileError, RuleConfigError) as exc:
@@ -72,11 +69,11 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
         decisions = pl.DataFrame([dict(
             indicator=d.quantity.indicator, region=d.quantity.region, period=d.quantity.period, value=d.value,
             low=d.interval[0], high=d.interval[1], chosen_claim=d.chosen.claim_id if d.chosen else None,
-            kept_claims=_ids(d.kept), rejected_claims=[r.claim.claim_id for r in d.rejected],
+            kept_claims=[c.claim_id for c in d.kept], rejected_claims=[r.claim.claim_id for r in d.rejected],
             rejection_reasons=[r.reason for r in d.rejected], causes=list(d.causes), sentence=d.sentence,
             warnings=list(d.warnings),
-        ) for d in result.decisions if d.rejected or d.causes or d.warnings or d.quantity.region in
-            {r.id for r in regions} or any(c.source_kind == "document" for c in d.kept)], schema={
+        ) for d in result.decisions if d.rejected or d.causes or d.warnings or d.quantity.region in custom
+            or any(c.source_kind == "document" for c in d.kept)], schema={
             "indicator": pl.String, "region": pl.String, "period": pl.String, "value": pl.Float64,
             "low": pl.Float64, "high": pl.Float64, "chosen_claim": pl.String, "kept_claims": pl.List(pl.String),
             "rejected_claims": pl.List(pl.String), "rejection_reasons": pl.List(pl.String),

@@ -33,10 +33,10 @@ def four_digit_fetches(staged: pl.DataFrame) -> set[str]:
     return set(stats.filter(pl.col("n") >= MIN_EVIDENCE, pl.col("with_fraction") == 0)["fetch_id"])
 
 
-def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame, lisa: pl.DataFrame, *,
-                       regions: set[str] | None = None) -> tuple[list[Claim], set[str]]:
-    """Claims for every source-backed indicator value (all vintages), optionally for some regions only,
-    and the ids of the claims that are the latest vintage of their figure (what the marts show).
+def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame,
+                       lisa: pl.DataFrame) -> tuple[list[Claim], set[str]]:
+    """Claims for every source-backed indicator value (all vintages), and the ids of the claims that
+    are the latest vintage of their figure (what the marts show).
 
     staged: staging.observations joined with dim_period (year, period_type). lisa: staging.lisa_observations.
     """
@@ -49,8 +49,6 @@ def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame, l
                 continue
             rows = source_rows(source, staged, lisa)
             if source.table == "LISA":
-                if regions is not None:
-                    rows = rows.filter(pl.col("region_code").is_in(list(regions)))
                 for r in rows.iter_rows(named=True):
                     rounded = r["value"] % 10 == 0
                     half = 5.0 if rounded else 0.0
@@ -64,10 +62,7 @@ def observation_claims(indicators: dict[str, Indicator], staged: pl.DataFrame, l
                         source=f"LISA {r['source_file']}", location=f"row {r['source_row']}",
                         vintage=str(r["year"]), notes=r["attribution"]))
                 continue
-            rows = rows.filter(pl.col("value").is_not_null())
-            if regions is not None:
-                rows = rows.filter(pl.col("region_code").is_in(list(regions)))
-            for r in rows.iter_rows(named=True):
+            for r in rows.filter(pl.col("value").is_not_null()).iter_rows(named=True):
                 four_digits = r["fetch_id"] in coarse and abs(r["value_published"]) >= 1000
                 decimals = 0 if four_digits else (r["decimals"] or 0)
                 half = 0.5 * 10 ** -decimals * (r["scale_factor"] or 1)
