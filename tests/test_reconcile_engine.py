@@ -10,6 +10,7 @@ import pytest
 from regiostat.indicators import load_indicators
 from regiostat.reconcile.engine import conflicts, decide, feasible_intervals, reconcile, verdicts
 from regiostat.reconcile.model import Claim, Quantity, Rule, change_quantity
+from regiostat.reconcile.precision import _HEDGES, parse_figure
 from regiostat.reconcile.rules import RuleConfigError, instantiate, labels, load_rules, parse_rules
 
 R = "dutch_techzone"
@@ -50,6 +51,21 @@ def test_overlapping_claims_are_consistent_and_the_cause_is_rounding():
     assert d.chosen == a and d.value == 18100 and d.rejected == ()  # a is the more precise
     assert d.causes == ("rounding",)
     assert "ruim 18.000" in d.sentence and "afronding" in d.sentence
+
+
+@pytest.mark.parametrize("hedge", sorted(_HEDGES))
+def test_a_hedged_figure_keeps_its_hedge_word_in_the_sentence(hedge):
+    x = q("lisa_jobs_manufacturing_c")
+    fig = parse_figure(f"{hedge} 18.000", locale="nl")  # precision as the claims file writes it: "ca.: ..."
+    assert fig.precision.startswith(f"{hedge}: ")
+    b = claim("b", x, fig.value, fig.low, fig.high, source="plan_b.txt", precision=fig.precision)
+    (v,) = verdicts([b], [], decide([b], []))
+    assert v.sentence.startswith(f"{hedge} 18.000 (")
+    inside = (fig.low + fig.value) / 2 if fig.low < fig.value else (fig.value + fig.high) / 2
+    a = claim("a", x, inside, source="plan_a.txt")  # exact, so chosen; b fits it and is named
+    (d,) = decide([a, b], [])
+    assert d.chosen == a and d.rejected == ()
+    assert f"{hedge} 18.000 (document plan_b.txt, versie 2021) past er ook bij (afronding)" in d.sentence
 
 
 def test_two_values_in_one_document_that_do_not_overlap_are_a_transcription_error():

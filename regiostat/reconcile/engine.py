@@ -67,6 +67,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from regiostat.reconcile.model import CHANGE_PREFIX, SOURCE_AUTHORITY, STATUS_RANK, Claim, Quantity, Rule, find_root
+from regiostat.reconcile.precision import hedge_word
 
 EPS = 1e-9
 MAX_SWEEPS = 200
@@ -571,8 +572,8 @@ class _Text:
         return f"{_nl(lo, d)}–{self.number(hi, q, d)}"
 
     def figure(self, c: Claim) -> str:
-        m = re.match(r"(ruim|bijna|circa|ca\.|ongeveer|rond de|rond|zo'n|naar schatting)\b", c.precision or "")
-        return (f"{m.group(1)} " if m else "") + self.number(c.value, c.quantity)
+        hedge = hedge_word(c.precision or "")
+        return (f"{hedge} " if hedge else "") + self.number(c.value, c.quantity)
 
     def ref(self, c: Claim) -> str:
         return f"{self.figure(c)} ({self.label(c.quantity.indicator)} {c.quantity.period.replace('/', '–')})"

@@ -74,6 +74,13 @@ def _fmt(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
+def hedge_word(precision: str) -> str | None:
+    """The hedge a claim's precision text names, as parse_figure writes it ("ca." for "ca.: rounded to
+    1000, at least +-5% (...)", "ruim" for "ruim: [X, X + 1000] (...)"), else None."""
+    word = precision.partition(":")[0]
+    return word if word in _HEDGES else None
+
+
 def _split_hedge(text: str) -> tuple[str | None, str, str]:
     low = text.lower()
     for word in sorted(_HEDGES, key=len, reverse=True):
