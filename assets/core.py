@@ -8,16 +8,18 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.staging import STAGED
-from pipelines.resources import BuildLock
-from regiostat import core, warehouse
-from regiostat.table_catalog import load_catalog
+from pipelines.resources import BuildLock, RegiostatSettings
+from regiostat import warehouse
+from regiostat.model import core
+from regiostat.sources.cbs.catalog import load_catalog
 from schemas import core as schemas
 
 FACT = dg.AssetKey(["core", "fact_observation"])
 
 
-def _inputs(con) -> dict[str, pl.DataFrame]:
+def _inputs(con, settings: RegiostatSettings) -> dict[str, object]:
     return {
+        "titles": {s.id: s.title for s in load_catalog(settings.paths.tables_toml)},
         "staged": warehouse.read_table(con, "staging.observations"),
         "codes": warehouse.read_table(con, "raw.dimension_codes"),
         "measures": warehouse.read_table(con, "raw.measures"),
@@ -25,7 +27,7 @@ def _inputs(con) -> dict[str, pl.DataFrame]:
     }
 
 
-_BUILDERS: dict[str, tuple[Callable[[dict[str, pl.DataFrame]], pl.DataFrame], object, str]] = {
+_BUILDERS: dict[str, tuple[Callable[[dict], pl.DataFrame], object, str]] = {
     "dim_region": (lambda i: core.dim_region(i["codes"], i["fetches"], i["staged"]), schemas.DimRegion,
                    "Regions (land, landsdeel, provincie, COROP, gemeente) with CBS names, group ids, and for "
                    "municipalities the begin and abolition dates CBS states."),
@@ -40,7 +42,7 @@ _BUILDERS: dict[str, tuple[Callable[[dict[str, pl.DataFrame]], pl.DataFrame], ob
                    "SBI 2008 sector codes with their CBS titles and section letters."),
     "dim_dimension_code": (lambda i: core.dim_dimension_code(i["codes"], i["fetches"]), None,
                            "Titles of the codes of every other dimension (Geslacht, Leeftijd, Bedrijfsgrootte...)."),
-    "dim_source_table": (lambda i: core.dim_source_table(i["fetches"], {s.id: s.title for s in load_catalog()}),
+    "dim_source_table": (lambda i: core.dim_source_table(i["fetches"], i["titles"]),
                          None, "Source CBS tables: title, number of fetches, latest vintage, version, licence."),
     "fact_observation": (lambda i: core.fact_observation(i["staged"]), schemas.FactObservation,
                          "One row per table, measure, region, period and dimension codes: the latest vintage, "
@@ -55,9 +57,9 @@ def _core_asset(name: str) -> list:
                        else [])
 
     @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
-    def _asset(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
-            frame = build(_inputs(con))
+            frame = build(_inputs(con, settings))
             rows = warehouse.replace_rows(con, f"core.{name}", frame)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
 

@@ -7,11 +7,12 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import preview
 from assets.core import FACT
 from assets.lisa import LISA_STAGED, lisa_frame
-from pipelines.resources import BuildLock
+from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import warehouse
-from regiostat.harmonisation import harmonise_indicators
-from regiostat.indicators import indicator_values, load_indicators
-from regiostat.regions import load_region_config
+from regiostat.indicators.catalogue import load_indicators
+from regiostat.indicators.values import indicator_values
+from regiostat.regions.custom import load_region_config
+from regiostat.regions.harmonisation import harmonise_indicators
 
 HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
 
@@ -23,10 +24,10 @@ HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
                       "config/regions.toml: converted values are flagged with method (merger_sum, split_weighted, "
                       "transfer_weighted, renamed) and weight; marts.municipal_series_contributions lists what each "
                       "old municipality contributed.")
-def municipal_series_harmonised(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
-                                build_lock: BuildLock) -> dg.MaterializeResult:
-    indicators = load_indicators()
-    config = load_region_config()
+def municipal_series_harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
+                                duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    indicators = load_indicators(settings.paths.indicators_toml)
+    config = load_region_config(settings.paths.regions_toml)
     additive = [c for c, i in indicators.items() if i.aggregation == "sum"]
     with duckdb.get_connection() as con:
         published = indicator_values(indicators, warehouse.facts_with_year(con), lisa_frame(con))

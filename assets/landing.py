@@ -7,8 +7,8 @@ Either way everything downstream reads only the landing zone.
 import dagster as dg
 
 from pipelines.resources import BuildLock, RegiostatSettings
-from regiostat.landing import LandingZone
-from regiostat.table_catalog import TableSpec
+from regiostat.landing.zone import LandingZone
+from regiostat.sources.cbs.catalog import TableSpec
 
 
 def landing_asset(spec: TableSpec) -> dg.AssetsDefinition:
@@ -44,8 +44,8 @@ def landing_asset(spec: TableSpec) -> dg.AssetsDefinition:
 
 
 def _fetch_live(spec: TableSpec, settings: RegiostatSettings, zone: LandingZone) -> int:
-    from regiostat.cbs_client import CbsClient, CbsEndpoints
-    from regiostat.fetch import fetch_v3_table, fetch_v4_table
+    from regiostat.sources.cbs.client import CbsClient, CbsEndpoints
+    from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 
     client = CbsClient(
         CbsEndpoints(v4=settings.cbs_v4_base, v3_api=settings.cbs_v3_api_base, v3_feed=settings.cbs_v3_feed_base),

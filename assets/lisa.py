@@ -17,9 +17,14 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import pandera_check, preview
 from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import warehouse
-from regiostat.indicators import LISA_SCHEMA
-from regiostat.landing import COMPLETE_ENTITY, LandingZone
-from regiostat.lisa import LisaFileError, land_lisa_file, municipality_lookup_from_codes, read_lisa_export
+from regiostat.indicators.values import LISA_SCHEMA
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
+from regiostat.sources.lisa.export import (
+    LisaFileError,
+    land_lisa_file,
+    municipality_lookup_from_codes,
+    read_lisa_export,
+)
 from schemas.staging import LisaObservations
 
 LISA_LANDING = dg.AssetKey(["landing", "lisa_exports"])
@@ -110,7 +115,7 @@ def lisa_observations(settings: RegiostatSettings, duckdb: DuckDBResource,
               .select([pl.col(c).cast(t) for c, t in STAGED_SCHEMA.items()])
               if frames else pl.DataFrame(schema=STAGED_SCHEMA))
     with duckdb.get_connection() as con:
-        warehouse.ensure_schema(con)
+        warehouse.ensure_schema(con, settings.paths.schema_sql)
         rows = warehouse.replace_rows(con, "staging.lisa_observations", staged)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "files": len(frames),
                                           "preview": preview(staged)})

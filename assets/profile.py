@@ -8,15 +8,15 @@ from assets.checks import pandera_check, preview
 from assets.core import FACT
 from assets.lisa import LISA_STAGED, lisa_frame
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
-from pipelines.resources import BuildLock
+from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import warehouse
-from regiostat.aggregate import build_profile, hierarchy_members
-from regiostat.indicators import indicator_values, load_indicators
-from regiostat.regions import load_region_config
+from regiostat.indicators.catalogue import load_indicators
+from regiostat.indicators.values import indicator_values
+from regiostat.regions.aggregate import build_profile, hierarchy_members
+from regiostat.regions.custom import load_region_config
 from schemas.core import RegionalProfile
 
 PROFILE = dg.AssetKey(["marts", "regional_profile"])
-VIEWS_DIR = warehouse.SQL_DIR / "views"
 
 
 def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:
@@ -41,14 +41,16 @@ def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:
                       "landsdelen, the country and custom regions. method says whether the value is published, "
                       "a sum of members or a ratio of sums; coverage says how many members had data. Also builds "
                       "the view marts.regional_profile_wide.")
-def regional_profile(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
-    indicators = load_indicators()
+def regional_profile(settings: RegiostatSettings, duckdb: DuckDBResource,
+                     build_lock: BuildLock) -> dg.MaterializeResult:
+    indicators = load_indicators(settings.paths.indicators_toml)
     with duckdb.get_connection() as con:
         published = indicator_values(indicators, warehouse.facts_with_year(con), lisa_frame(con))
         years = published["year"].unique().sort().to_list()
         hierarchy = hierarchy_members(warehouse.read_table(con, "core.region_parent"),
                                       municipalities_by_year(con, years))
-        profile = build_profile(indicators, published, hierarchy, load_region_config().regions)
+        regions = load_region_config(settings.paths.regions_toml).regions
+        profile = build_profile(indicators, published, hierarchy, regions)
         names = con.sql("""
             SELECT region_code, region_name, region_level FROM core.dim_region
             UNION ALL SELECT DISTINCT region_id, name, 'custom' FROM core.custom_region""").pl()
@@ -62,7 +64,7 @@ def regional_profile(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.Materi
                          "value", "unit", "method", "rule", "members_with_data", "members_expected", "is_complete",
                          "missing_members", "source_tables"))
         warehouse.create_table_from(con, "marts.regional_profile", frame)
-        wide_rows = warehouse.build_mart(con, "regional_profile_wide", folder=VIEWS_DIR)
+        wide_rows = warehouse.build_mart(con, "regional_profile_wide", settings.paths.views_dir)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": frame.height, "wide_rows": wide_rows, "indicators": frame["indicator"].n_unique(),
         "preview": preview(frame.filter(pl.col("region_level") == "custom")),

@@ -8,25 +8,33 @@ from dagster_duckdb import DuckDBResource
 
 from assets.core import CORE_KEYS
 from assets.harmonised import HARMONISED
-from assets.marts import MART_KEYS
 from assets.profile import PROFILE
 from assets.reconcile import RECONCILIATION
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
 from pipelines.resources import BuildLock, RegiostatSettings
-from regiostat import publish, warehouse
+from regiostat import warehouse
+from regiostat.publish import release as publish
 
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
 
 
-READER_FACING = [*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *MART_KEYS, PROFILE, HARMONISED,
-                 RECONCILIATION]
+def published_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The publish step, downstream of every table readers see."""
+
+    @dg.asset(key=PUBLISHED, deps=[*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *mart_keys, PROFILE,
+                                   HARMONISED, RECONCILIATION],
+              group_name="publish", kinds={"duckdb"},
+              description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
+                          "after every upstream blocking check passed; replaced atomically, old versions kept.")
+    def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
+                           duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+        return _publish(context, settings, duckdb)
+
+    return regional_warehouse
 
 
-@dg.asset(key=PUBLISHED, deps=READER_FACING, group_name="publish", kinds={"duckdb"},
-          description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
-                      "after every upstream blocking check passed; replaced atomically, old versions kept.")
-def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
-                       duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+def _publish(context: dg.AssetExecutionContext, settings: RegiostatSettings,
+             duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         con.execute("DELETE FROM meta.build_info")
         con.execute("INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?)",

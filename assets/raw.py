@@ -6,8 +6,11 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import check_result, preview
 from pipelines.resources import BuildLock, RegiostatSettings
-from regiostat import staging, warehouse
-from regiostat.captures import (
+from regiostat import warehouse
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
+from regiostat.model import staging
+from regiostat.sources.cbs.catalog import TableSpec
+from regiostat.sources.cbs.readers import (
     CODE_COLUMNS,
     MEASURE_COLUMNS,
     MEMBERSHIP_COLUMNS,
@@ -16,8 +19,6 @@ from regiostat.captures import (
     concat_or_empty,
     read_capture,
 )
-from regiostat.landing import COMPLETE_ENTITY, LandingZone
-from regiostat.table_catalog import TableSpec
 from schemas.raw import RawDimensionCodes, RawMeasures, RawObservations
 from schemas.validation import ValidationResult, validate
 
@@ -56,7 +57,7 @@ def raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                                                       MEMBERSHIP_COLUMNS).with_columns(pl.lit(spec.id).alias("table_id")),
         }
         with duckdb.get_connection() as con:
-            warehouse.ensure_schema(con)
+            warehouse.ensure_schema(con, settings.paths.schema_sql)
             counts = {t: warehouse.replace_rows(con, t, f, where={"table_id": spec.id}) for t, f in frames.items()}
         skipped = sorted({c for cap in captures for c in cap.skipped_columns})
         context.log.info(f"{spec.id}: {counts}")

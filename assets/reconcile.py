@@ -7,19 +7,18 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import preview
 from assets.lisa import LISA_STAGED, lisa_frame
-from pipelines.resources import BuildLock
+from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import warehouse
-from regiostat.indicators import load_indicators
+from regiostat.indicators.catalogue import load_indicators
 from regiostat.reconcile import engine
-from regiostat.reconcile.claims_file import DEFAULT_DOCUMENTS_ROOT, ClaimsFileError, load_claims
+from regiostat.reconcile.claims_file import ClaimsFileError, load_claims
 from regiostat.reconcile.consistency import sum_checks
 from regiostat.reconcile.rules import RuleConfigError, instantiate, labels, load_rules
 from regiostat.reconcile.warehouse_claims import claims_frame, observation_claims
-from regiostat.regions import load_region_config
+from regiostat.regions.custom import load_region_config
 
 RECONCILIATION = dg.AssetKey(["reconcile", "reconciliation"])
 SECTION_RULES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
-CLAIMS_DIR = warehouse.SQL_DIR.parent / "config" / "claims"
 
 
 @dg.asset(key=RECONCILIATION, deps=[dg.AssetKey(["staging", "observations"]), LISA_STAGED,
@@ -30,19 +29,20 @@ CLAIMS_DIR = warehouse.SQL_DIR.parent / "config" / "claims"
                       "claim with its precision interval; the rules of config/rules.toml; the minimal conflicts; a "
                       "decided value per quantity with a sentence saying why; a verdict per published claim; and "
                       "violations inside one source beyond rounding (reconcile.* tables).")
-def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+def reconciliation(context: dg.AssetExecutionContext, settings: RegiostatSettings, duckdb: DuckDBResource,
                    build_lock: BuildLock) -> dg.MaterializeResult:
-    indicators = load_indicators()
-    regions = load_region_config().regions
+    paths = settings.paths
+    indicators = load_indicators(paths.indicators_toml)
+    regions = load_region_config(paths.regions_toml).regions
     custom = {r.id for r in regions}
     with duckdb.get_connection() as con:
         staged = warehouse.facts_with_year(con, "staging.observations")
         known = {r for (r,) in con.execute("SELECT region_code FROM core.dim_region").fetchall()}
         try:
-            documents = load_claims(CLAIMS_DIR, known_indicators=set(indicators),
+            documents = load_claims(paths.claims_dir, known_indicators=set(indicators),
                                     known_regions=known | custom,
-                                    documents_root=DEFAULT_DOCUMENTS_ROOT, require_documents=True)
-            templates = load_rules(indicators=indicators)
+                                    documents_root=paths.documents_dir, require_documents=True)
+            templates = load_rules(paths.rules_toml, indicators=indicators)
         except (ClaimsFileError, RuleConfigError) as exc:
             raise dg.Failure(str(exc)) from exc
         observed, latest = observation_claims(indicators, staged, lisa_frame(con))

@@ -6,10 +6,11 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from pipelines.resources import BuildLock, RegiostatSettings
-from regiostat import hierarchy, warehouse
-from regiostat.indicators import catalogue_frame, load_indicators
-from regiostat.landing import COMPLETE_ENTITY, LandingZone
-from regiostat.regions import RegionConfigError, load_region_config
+from regiostat import warehouse
+from regiostat.indicators.catalogue import catalogue_frame, load_indicators
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
+from regiostat.regions import hierarchy
+from regiostat.regions.custom import RegionConfigError, load_region_config
 from schemas.raw import RegionMemberships
 
 CROSSWALK_LANDING = dg.AssetKey(["landing", "region_crosswalks"])
@@ -44,7 +45,7 @@ def region_crosswalks_raw(settings: RegiostatSettings, duckdb: DuckDBResource,
                                                                     source=entry.path)
                           .with_columns(pl.lit(entry.table_id).alias("table_id")))
     with duckdb.get_connection() as con:
-        warehouse.ensure_schema(con)
+        warehouse.ensure_schema(con, settings.paths.schema_sql)
         rows = 0
         for frame in frames:
             rows += warehouse.replace_rows(con, "raw.region_memberships", frame,
@@ -95,11 +96,12 @@ def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 @dg.asset(key=CUSTOM_REGION, deps=[dg.AssetKey(["core", "dim_region"])], group_name="core", kinds={"duckdb"},
           description="Custom regions from config/regions.toml (e.g. Dutch TechZone, Oost-Nederland), every member "
                       "checked against the CBS region code list.")
-def custom_region(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource,
+                  build_lock: BuildLock) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         known = {r for (r,) in con.execute("SELECT region_code FROM core.dim_region").fetchall()}
         try:
-            config = load_region_config(known_codes=known)
+            config = load_region_config(settings.paths.regions_toml, known_codes=known)
         except RegionConfigError as exc:
             raise dg.Failure(str(exc)) from exc
         frame = pl.DataFrame([dict(region_id=r.id, name=r.name, member_code=m, description=r.description)
@@ -113,10 +115,11 @@ def custom_region(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.Materiali
 @dg.asset(key=DIM_INDICATOR, group_name="core", kinds={"duckdb"},
           description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
                       "definition, aggregation rule and sources.")
-def dim_indicator(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
-    frame = catalogue_frame(load_indicators())
+def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource,
+                  build_lock: BuildLock) -> dg.MaterializeResult:
+    frame = catalogue_frame(load_indicators(settings.paths.indicators_toml))
     with duckdb.get_connection() as con:
-        warehouse.ensure_schema(con)
+        warehouse.ensure_schema(con, settings.paths.schema_sql)
         rows = warehouse.replace_rows(con, "core.dim_indicator", frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
 

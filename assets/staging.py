@@ -5,7 +5,8 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from pipelines.resources import BuildLock
-from regiostat import staging, warehouse
+from regiostat import warehouse
+from regiostat.model import staging
 from schemas.staging import StagedObservations
 
 STAGED = dg.AssetKey(["staging", "observations"])

@@ -67,8 +67,8 @@ def _query(args: argparse.Namespace) -> int:
 
 def _import_statline(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
-    from regiostat.landing import LandingZone
-    from regiostat.statline_csv import import_download
+    from regiostat.landing.zone import LandingZone
+    from regiostat.sources.cbs.statline_csv import import_download
 
     zone = LandingZone(settings_from_env(args.home).landing_dir)
     entries = import_download(zone, Path(args.file), metadata=Path(args.metadata) if args.metadata else None)
@@ -78,8 +78,8 @@ def _import_statline(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
-    from regiostat.publish import list_versions, rollback
-    from regiostat.run_lock import run_lock
+    from regiostat.publish.lock import run_lock
+    from regiostat.publish.release import list_versions, rollback
 
     settings = settings_from_env(args.home)
     publish_path = Path(settings.publish_path)
@@ -97,9 +97,12 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _health(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
-    from regiostat.health import check_warehouse
+    from regiostat.publish.health import check_warehouse
+    from regiostat.warehouse import mart_names
 
-    report = check_warehouse(settings_from_env(args.home).publish_path, max_age_hours=args.max_age_hours)
+    settings = settings_from_env(args.home)
+    report = check_warehouse(settings.publish_path, expected_marts=mart_names(settings.paths.marts_dir),
+                             max_age_hours=args.max_age_hours)
     if not report.exists:
         print(report.text(), file=sys.stderr)
         return 2

@@ -10,23 +10,27 @@ from assets.landing import landing_asset
 from assets.lisa import LISA_LANDING, lisa_assets, lisa_inbox_sensor
 from assets.marts import mart_assets
 from assets.profile import profile_assets
-from assets.publish import regional_warehouse
+from assets.publish import published_asset
 from assets.raw import raw_asset, raw_key
 from assets.reconcile import reconcile_assets
 from assets.regions import region_assets
 from assets.staging import staging_assets
 from pipelines.resources import make_resources
-from regiostat.table_catalog import load_catalog
+from regiostat.sources.cbs.catalog import load_catalog
 
 FULL_REFRESH = "full_refresh"
 
 
 def make_definitions(home: Path | str | None = None) -> dg.Definitions:
-    specs = load_catalog()
+    resources = make_resources(home)
+    paths = resources["settings"].paths
+    specs = load_catalog(paths.tables_toml)
     table_defs = [d for spec in specs for d in (landing_asset(spec), *raw_asset(spec))]
+    marts = mart_assets(paths)
+    mart_keys = [d.key for d in marts if not isinstance(d, dg.AssetChecksDefinition)]
     everything = [*table_defs, *staging_assets([raw_key(s) for s in specs]), *core_assets(), *region_assets(),
-                  *lisa_assets(), *mart_assets(), *profile_assets(), *harmonised_assets(),
-                  *reconcile_assets(), regional_warehouse]
+                  *lisa_assets(), *marts, *profile_assets(), *harmonised_assets(),
+                  *reconcile_assets(), published_asset(mart_keys)]
     full_refresh = dg.define_asset_job(
         FULL_REFRESH, selection=dg.AssetSelection.all(),
         description="Land every CBS table, rebuild raw, staging, core and marts, check, then publish.",
@@ -44,7 +48,7 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
     assets = [d for d in everything if d not in checks]
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=[full_refresh, lisa_refresh],
                           schedules=[monthly], sensors=[lisa_inbox_sensor(lisa_refresh)],
-                          resources=make_resources(home), executor=dg.in_process_executor)
+                          resources=resources, executor=dg.in_process_executor)
 
 
 defs = make_definitions()

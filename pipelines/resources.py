@@ -8,27 +8,26 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from regiostat.run_lock import DEFAULT_TIMEOUT_SECONDS, run_lock
-
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED_LANDING = REPO / "data" / "bundled" / "landing"
+from regiostat.paths import ProjectPaths
+from regiostat.publish.lock import DEFAULT_TIMEOUT_SECONDS, run_lock
 
 
 class RegiostatSettings(dg.ConfigurableResource):
     """Paths and the data mode. Defaults come from REGIOSTAT_* environment variables.
 
-    mode "bundled" copies the real CBS captures shipped in data/bundled/landing into the
-    landing zone (no network); mode "live" fetches from CBS's APIs.
+    mode "bundled" copies the real CBS captures shipped with regiostat (data/bundled/landing) into
+    the landing zone (no network); mode "live" fetches from CBS's APIs. ``project_dir`` holds the
+    shipped config, SQL and data (a checkout, or the installed package's copy); working folders
+    default to ./var and ./warehouse under the current folder.
     """
 
     mode: str = "bundled"
-    landing_dir: str = str(REPO / "var" / "landing")
-    bundled_landing_dir: str = str(BUNDLED_LANDING)
-    bundled_lisa_dir: str = str(REPO / "data" / "bundled" / "lisa")
-    lisa_inbox_dir: str = str(REPO / "var" / "lisa_inbox")
-    quarantine_dir: str = str(REPO / "var" / "quarantine")
-    build_db: str = str(REPO / "var" / "build" / "regional_build.duckdb")
-    publish_path: str = str(REPO / "warehouse" / "regional.duckdb")
+    project_dir: str = str(ProjectPaths.default().root)
+    landing_dir: str = str(Path("var") / "landing")
+    lisa_inbox_dir: str = str(Path("var") / "lisa_inbox")
+    quarantine_dir: str = str(Path("var") / "quarantine")
+    build_db: str = str(Path("var") / "build" / "regional_build.duckdb")
+    publish_path: str = str(Path("warehouse") / "regional.duckdb")
     keep_versions: int = 5
     cbs_v4_base: str = "https://datasets.cbs.nl/odata/v1/CBS"
     cbs_v3_api_base: str = "https://opendata.cbs.nl/ODataApi/odata"
@@ -36,6 +35,19 @@ class RegiostatSettings(dg.ConfigurableResource):
     http_timeout_seconds: float = 60.0
     http_max_retries: int = 5
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def paths(self) -> ProjectPaths:
+        """The shipped config, SQL and data folders every loader reads."""
+        return ProjectPaths(Path(self.project_dir))
+
+    @property
+    def bundled_landing_dir(self) -> Path:
+        return self.paths.bundled_landing_dir
+
+    @property
+    def bundled_lisa_dir(self) -> Path:
+        return self.paths.bundled_lisa_dir
 
     @property
     def lock_path(self) -> Path:
@@ -59,14 +71,15 @@ class BuildLock(dg.ConfigurableResource):
 def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
     """Settings for a home folder (tests pass a temp dir); environment variables override."""
     env = os.environ
-    base = Path(home or env.get("REGIOSTAT_HOME") or REPO / "var")
-    publish = env.get("REGIOSTAT_PUBLISH_PATH") or (str(Path(home) / "warehouse" / "regional.duckdb") if home
-                                                   else str(REPO / "warehouse" / "regional.duckdb"))
+    base = Path(home or env.get("REGIOSTAT_HOME") or "var").absolute()
+    publish = env.get("REGIOSTAT_PUBLISH_PATH") or str((Path(home) if home else Path.cwd()) / "warehouse" /
+                                                       "regional.duckdb")
     mode = env.get("REGIOSTAT_MODE", "bundled")
     if mode not in {"bundled", "live"}:
         raise ValueError(f"REGIOSTAT_MODE must be 'bundled' or 'live', got {mode!r}")
     return RegiostatSettings(
         mode=mode,
+        project_dir=env.get("REGIOSTAT_PROJECT_DIR") or str(ProjectPaths.default().root),
         landing_dir=str(base / "landing"),
         lisa_inbox_dir=env.get("REGIOSTAT_LISA_INBOX") or str(base / "lisa_inbox"),
         quarantine_dir=str(base / "quarantine"),

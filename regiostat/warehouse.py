@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "warehouse"
 # The layout readers see. Bump it when that layout changes beyond schema.sql (tables and columns that
 # assets create): the version is part of the fingerprint, so older build databases are rebuilt, and
 # health reports a published file of another version. 3: marts.region_names and schema_info.schema_version gone.
@@ -35,14 +34,14 @@ def qualified(table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_schema(con: duckdb.DuckDBPyConnection, schema_sql: Path) -> None:
     """Create the layers; if schema.sql or SCHEMA_VERSION changed since this build database was made, rebuild it.
 
     The build database holds only derived data (the landing zone is the source of truth), so a
     changed schema is met by dropping the layers rather than by migrations; the run that follows
     rebuilds them. The published warehouse is untouched until that run passes its checks.
     """
-    ddl = (SQL_DIR / "schema.sql").read_text()
+    ddl = schema_sql.read_text()
     fingerprint = hashlib.sha256(f"schema_version {SCHEMA_VERSION}\n{ddl}".encode()).hexdigest()
     has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
                            "AND table_name = 'schema_info'").fetchall()[0][0]
@@ -102,15 +101,12 @@ def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, s
     return con.sql(f"SELECT * FROM {qualified(table)} WHERE {condition}", params=list((where or {}).values())).pl()
 
 
-MART_DIR = SQL_DIR / "marts"
+def mart_names(marts_dir: Path) -> list[str]:
+    return sorted(p.stem for p in marts_dir.glob("*.sql"))
 
 
-def mart_names() -> list[str]:
-    return sorted(p.stem for p in MART_DIR.glob("*.sql"))
-
-
-def build_mart(con: duckdb.DuckDBPyConnection, name: str, *, folder: Path = MART_DIR) -> int:
-    """Run <folder>/<name>.sql, warehouse/marts/ by default (CREATE OR REPLACE, so re-runs are idempotent)."""
+def build_mart(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> int:
+    """Run <folder>/<name>.sql (CREATE OR REPLACE, so re-runs are idempotent)."""
     con.execute((folder / f"{name}.sql").read_text())
     return row_count(con, f"marts.{name}")
 

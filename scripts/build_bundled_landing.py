@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from regiostat.landing import LandingZone
+from regiostat.landing.zone import LandingZone
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLE_DATE = "2026-11-23T00:00:00Z"  # when these files entered the bundle

@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from regiostat.cbs_client import CbsEndpoints
+from regiostat.sources.cbs.client import CbsEndpoints
 
 V4 = "/odata/v1/CBS"
 V3_API = "/ODataApi/odata"

@@ -9,13 +9,17 @@ import dagster as dg
 import duckdb
 import pytest
 
-from regiostat.landing import LandingEntry, LandingZone
+from regiostat.landing.zone import LandingEntry, LandingZone
+from regiostat.paths import ProjectPaths
+from regiostat.warehouse import mart_names
 
 pytest_plugins = ["tests.conftest_http"]
 
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED = REPO / "data" / "bundled" / "landing"
-BUNDLED_LISA = REPO / "data" / "bundled" / "lisa"
+PATHS = ProjectPaths.default()
+MARTS = tuple(mart_names(PATHS.marts_dir))
+REPO = PATHS.root
+BUNDLED = PATHS.bundled_landing_dir
+BUNDLED_LISA = PATHS.bundled_lisa_dir
 PUBLISHED = Path("warehouse") / "regional.duckdb"
 
 

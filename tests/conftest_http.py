@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from regiostat.cbs_client import CbsClient
+from regiostat.sources.cbs.client import CbsClient
 from tests.cbs_http_server import CbsTestServer
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "fixtures" / "cbs_recordings"

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from regiostat.boundaries import (
+from regiostat.regions.boundaries import (
     harmonise,
     harmonise_ratio,
     load_regios_codes,

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from regiostat.captures import CaptureError, read_capture
-from regiostat.landing import LandingZone
-from regiostat.table_catalog import load_catalog
+from regiostat.landing.zone import LandingZone
+from regiostat.sources.cbs.catalog import load_catalog
+from regiostat.sources.cbs.readers import CaptureError, read_capture
+from tests.conftest import PATHS
 
-SPECS = {s.id: s for s in load_catalog()}
+SPECS = {s.id: s for s in load_catalog(PATHS.tables_toml)}
 
 
 def _capture(zone, fetch_id):

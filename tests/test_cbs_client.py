@@ -11,7 +11,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from regiostat.cbs_client import CbsFetchError, TooManyRecordsError, odata_literal, region_period_filter
+from regiostat.sources.cbs.client import CbsFetchError, TooManyRecordsError, odata_literal, region_period_filter
 from tests.cbs_http_server import V3_API, V3_CATALOG, V3_FEED, V4, Fault
 
 OBS = f"{V4}/03759ned/Observations"

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from regiostat.cbs_client import CbsFetchError
-from regiostat.fetch import fetch_v3_table, fetch_v4_table
-from regiostat.landing import COMPLETE_ENTITY, LandingZone
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
+from regiostat.sources.cbs.client import CbsFetchError
+from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 from tests.cbs_http_server import V3_API, V3_FEED, V4, Fault
 
 OBS = f"{V4}/03759ned/Observations"

@@ -1,4 +1,4 @@
-"""`regiostat health` / regiostat.health.check_warehouse on the published warehouse."""
+"""`regiostat health` / regiostat.publish.health.check_warehouse on the published warehouse."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from regiostat.health import check_warehouse
-from regiostat.warehouse import SCHEMA_VERSION, mart_names, orphan_codes, present_tables
+from regiostat.publish.health import check_warehouse
+from regiostat.warehouse import SCHEMA_VERSION, orphan_codes, present_tables
+from tests.conftest import MARTS
 
 PUBLISHED = Path("warehouse") / "regional.duckdb"
 
@@ -39,13 +40,13 @@ def _failed(report) -> dict[str, str]:
 
 
 def test_healthy_warehouse_from_a_real_build(home, capsys):
-    report = check_warehouse(home / PUBLISHED, max_age_hours=24)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS, max_age_hours=24)
 
     assert report.ok, report.text()
     assert report.schema_version == SCHEMA_VERSION and report.build_id
     assert report.age_hours is not None and 0 <= report.age_hours < 24
     assert report.versions_kept == 1
-    required = ["core.fact_observation", "core.dim_region", "core.dim_period", *(f"marts.{m}" for m in mart_names())]
+    required = ["core.fact_observation", "core.dim_region", "core.dim_period", *(f"marts.{m}" for m in MARTS)]
     assert all(report.row_counts[t] > 0 for t in required), report.row_counts
     text = report.text()
     assert "HEALTHY" in text and "fact codes in dimensions" in text and "versions kept: 1" in text
@@ -56,7 +57,7 @@ def test_healthy_warehouse_from_a_real_build(home, capsys):
 
 def test_stray_tmp_candidates_next_to_the_file_are_ignored_but_mentioned(home):
     (home / "warehouse" / ".regional.duckdb.20260101T000000000000Z.tmp").write_bytes(b"half a copy")
-    report = check_warehouse(home / PUBLISHED)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
     assert report.ok, report.text()
     assert "info  stray publish candidates: 1 .tmp file(s)" in report.text()
 
@@ -69,7 +70,7 @@ def test_stray_tmp_candidates_next_to_the_file_are_ignored_but_mentioned(home):
 def test_missing_or_empty_table_is_unhealthy(home, capsys, damage, check):
     _alter(home / PUBLISHED, damage)
 
-    report = check_warehouse(home / PUBLISHED)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
 
     assert not report.ok and check in _failed(report), report.text()
     assert "UNHEALTHY" in report.text()
@@ -80,7 +81,7 @@ def test_missing_or_empty_table_is_unhealthy(home, capsys, damage, check):
 def test_fact_codes_missing_from_their_dimension_are_named(home):
     _alter(home / PUBLISHED, "DELETE FROM core.dim_region WHERE region_code = 'CR08'")
 
-    report = check_warehouse(home / PUBLISHED)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
 
     assert not report.ok
     detail = _failed(report)["fact codes in dimensions"]
@@ -88,10 +89,10 @@ def test_fact_codes_missing_from_their_dimension_are_named(home):
 
 
 def test_wrong_schema_version_is_unhealthy(home, capsys):
-    assert not check_warehouse(home / PUBLISHED, expected_schema_version=SCHEMA_VERSION + 1).ok
+    assert not check_warehouse(home / PUBLISHED, expected_marts=MARTS, expected_schema_version=SCHEMA_VERSION + 1).ok
     _alter(home / PUBLISHED, f"UPDATE meta.build_info SET schema_version = {SCHEMA_VERSION + 98}")
 
-    report = check_warehouse(home / PUBLISHED)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
 
     assert _failed(report) == {"schema version": f"{SCHEMA_VERSION + 98} (this code expects {SCHEMA_VERSION})"}
     assert main(["--home", str(home), "health"]) == 1
@@ -102,10 +103,10 @@ def test_too_old_only_when_a_limit_is_given(home, capsys):
     built = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=72)
     _alter(home / PUBLISHED, f"UPDATE meta.build_info SET built_at = TIMESTAMP '{built:%Y-%m-%d %H:%M:%S}'")
 
-    assert check_warehouse(home / PUBLISHED).ok  # no limit: age is reported, not judged
-    report = check_warehouse(home / PUBLISHED, max_age_hours=48)
+    assert check_warehouse(home / PUBLISHED, expected_marts=MARTS).ok  # no limit: age is reported, not judged
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS, max_age_hours=48)
     assert not report.ok and "too old" in _failed(report)["build age"] and 71.9 < report.age_hours < 72.1
-    assert check_warehouse(home / PUBLISHED, max_age_hours=96).ok
+    assert check_warehouse(home / PUBLISHED, expected_marts=MARTS, max_age_hours=96).ok
 
     assert main(["--home", str(home), "health", "--max-age-hours", "48"]) == 1
     assert main(["--home", str(home), "health", "--max-age-hours", "96"]) == 0
@@ -116,7 +117,7 @@ def test_missing_file_exits_2(tmp_path, capsys):
     assert main(["--home", str(tmp_path / "nothing-here"), "health"]) == 2
     err = capsys.readouterr().err
     assert "MISSING" in err and str(tmp_path / "nothing-here" / PUBLISHED) in err
-    assert not check_warehouse(tmp_path / "nothing-here" / PUBLISHED).ok
+    assert not check_warehouse(tmp_path / "nothing-here" / PUBLISHED, expected_marts=MARTS).ok
 
 
 def test_a_file_that_is_not_a_duckdb_database_is_unhealthy_not_a_crash(tmp_path, capsys):
@@ -124,7 +125,7 @@ def test_a_file_that_is_not_a_duckdb_database_is_unhealthy_not_a_crash(tmp_path,
     path.parent.mkdir(parents=True)
     path.write_bytes(b"<html>not a database</html>" * 100)
 
-    report = check_warehouse(path)
+    report = check_warehouse(path, expected_marts=MARTS)
 
     assert not report.ok and "readable" in _failed(report)
     assert main(["--home", str(tmp_path / "home"), "health"]) == 1
@@ -134,7 +135,7 @@ def test_a_file_that_is_not_a_duckdb_database_is_unhealthy_not_a_crash(tmp_path,
 def test_health_opens_read_only_and_changes_nothing(home):
     path = home / PUBLISHED
     before = (path.stat().st_mtime_ns, path.stat().st_size, path.read_bytes())
-    check_warehouse(path)
+    check_warehouse(path, expected_marts=MARTS)
     assert (path.stat().st_mtime_ns, path.stat().st_size, path.read_bytes()) == before
     assert not list(path.parent.glob("*.wal"))
 

@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 
-from regiostat.landing import LandingError, LandingZone
+from regiostat.landing.zone import LandingError, LandingZone
 
 
 def _write(zone, content=b'{"value": []}', **kw):

@@ -10,9 +10,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from regiostat.boundaries import load_regios_codes, parse_descriptions
-from regiostat.landing import LandingZone
-from regiostat.lisa import (
+from regiostat.landing.zone import LandingZone
+from regiostat.regions.boundaries import load_regios_codes, parse_descriptions
+from regiostat.sources.lisa.export import (
     LisaFileError,
     land_lisa_file,
     municipality_lookup_from_codes,

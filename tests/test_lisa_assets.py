@@ -9,7 +9,7 @@ import pytest
 from assets.lisa import lisa_exports
 from pipelines.definitions import make_definitions
 from pipelines.resources import make_resources
-from regiostat.landing import LandingZone
+from regiostat.landing.zone import LandingZone
 from tests.conftest import BUNDLED_LISA
 
 REAL_LISA = BUNDLED_LISA / "lisa_gemeente_2017_banen_vestigingen.tsv"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import polars as pl
 
-from regiostat import staging
-from regiostat.captures import read_capture
-from regiostat.indicators import indicator_values, load_indicators
-from regiostat.landing import LandingZone
-from regiostat.table_catalog import load_catalog
+from regiostat.indicators.catalogue import load_indicators
+from regiostat.indicators.values import indicator_values
+from regiostat.landing.zone import LandingZone
+from regiostat.model import staging
+from regiostat.sources.cbs.catalog import load_catalog
+from regiostat.sources.cbs.readers import read_capture
+from tests.conftest import PATHS
 
 RECORDED = Path(__file__).parent / "fixtures" / "cbs_recordings" / "api-samples" / "v3_statline_bq_tests"
 
@@ -30,7 +32,7 @@ def _land_kwb(tmp_path) -> LandingZone:
 
 def test_kwb_sample_reads_dated_by_its_map_year_and_feeds_the_live_indicators(tmp_path):
     zone = _land_kwb(tmp_path)
-    spec = next(s for s in load_catalog() if s.id == "84799NED")
+    spec = next(s for s in load_catalog(PATHS.tables_toml) if s.id == "84799NED")
     capture = read_capture(zone, zone.pages_of("kwb-2020-sample"), spec)
     entries = [e for e in zone.entries() if e.entity == "_complete"]
     staged = staging.stage_observations(capture.observations, capture.measures, capture.codes,
@@ -45,7 +47,7 @@ def test_kwb_sample_reads_dated_by_its_map_year_and_feeds_the_live_indicators(tm
 
     facts = staged.filter("is_latest").with_columns(pl.lit(2020, pl.Int64).alias("year"),
                                                     pl.lit("jaar").alias("period_type"))
-    indicators = load_indicators()
+    indicators = load_indicators(PATHS.indicators_toml)
     values = indicator_values({k: indicators[k] for k in ("ww_recipients", "education_low",
                                                           "net_labour_participation")}, facts,
                               pl.DataFrame(schema={"region_code": pl.String, "year": pl.Int64,
@@ -58,5 +60,5 @@ def test_kwb_sample_reads_dated_by_its_map_year_and_feeds_the_live_indicators(tm
 
 
 def test_potential_labour_force_uses_real_age_codes():
-    codes = load_indicators()["potential_labour_force_15_74"].sources[0].sum_over["Leeftijd"]
+    codes = load_indicators(PATHS.indicators_toml)["potential_labour_force_15_74"].sources[0].sum_over["Leeftijd"]
     assert len(codes) == 60 and codes[0] == "11500" and codes[-1] == "17400"

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from regiostat.indicators import load_indicators
+from regiostat.indicators.catalogue import load_indicators
 from regiostat.reconcile.engine import conflicts, decide, feasible_intervals, reconcile, verdicts
 from regiostat.reconcile.model import Claim, Quantity, Rule, change_quantity
 from regiostat.reconcile.precision import _HEDGES, parse_figure
 from regiostat.reconcile.rules import RuleConfigError, instantiate, labels, load_rules, parse_rules
+from tests.conftest import PATHS
 
 R = "dutch_techzone"
 
@@ -242,7 +243,7 @@ def test_band_rule_warns_and_never_changes_a_decided_value():
 # ---------------------------------------------------------------- verdicts
 
 def test_verdicts_supported_contradicted_unverifiable():
-    inds = load_indicators()
+    inds = load_indicators(PATHS.indicators_toml)
     part = lambda r: q("cbs_employee_jobs_industry_bf", r)  # noqa: E731
     total = lambda r: q("cbs_employee_jobs", r)  # noqa: E731
     share = lambda r: q("cbs_industry_share_bf", r)  # noqa: E731
@@ -252,7 +253,7 @@ def test_verdicts_supported_contradicted_unverifiable():
             claim("share_bad", share("GM0109"), 17, 16.5, 17.5),
             claim("establishments", q("lisa_establishments", "GM0114"), 22420, 22415, 22425)]
     claims = data + docs
-    rules = instantiate(load_rules(indicators=inds), [c.quantity for c in claims], indicators=inds, memberships={})
+    rules = instantiate(load_rules(PATHS.rules_toml, indicators=inds), [c.quantity for c in claims], indicators=inds, memberships={})
     assert {r.rule_id for r in rules} == {"share:cbs_industry_share_bf[GM0109,2020]",
                                           "share:cbs_industry_share_bf[GM0114,2020]",
                                           # B-F is one of the SBI sections that add up to A-U
@@ -301,11 +302,11 @@ def test_band_violation_is_a_warning_in_the_verdict_not_a_contradiction():
 # ---------------------------------------------------------------- the rule catalogue
 
 def test_rule_catalogue_loads_against_the_indicator_catalogue():
-    templates = load_rules(indicators=load_indicators())
+    templates = load_rules(PATHS.rules_toml, indicators=load_indicators(PATHS.indicators_toml))
     kinds = {t.kind for t in templates}
     assert kinds == {"sum", "members_sum", "ratio", "difference", "band"}
     assert all(t.description for t in templates)
-    names = labels(load_indicators())
+    names = labels(load_indicators(PATHS.indicators_toml))
     assert names["lisa_jobs"].startswith("banen") and names["cbs_employee_jobs"].startswith("banen van werknemers")
 
 
@@ -325,13 +326,13 @@ def test_a_malformed_rule_names_its_id_and_field(raw, field):
 def test_unknown_indicator_in_an_enabled_rule_is_refused():
     raw = {"id": "r", "kind": "sum", "description": "d", "total": "cbs_employee_jobs", "parts": ["nope"]}
     with pytest.raises(RuleConfigError, match="unknown indicator 'nope'"):
-        parse_rules({"rule": [raw]}, indicators=load_indicators())
-    parse_rules({"rule": [raw | {"enabled": False}]}, indicators=load_indicators())
+        parse_rules({"rule": [raw]}, indicators=load_indicators(PATHS.indicators_toml))
+    parse_rules({"rule": [raw | {"enabled": False}]}, indicators=load_indicators(PATHS.indicators_toml))
 
 
 def test_instantiate_members_sum_and_pruning():
-    inds = load_indicators()
-    templates = load_rules(indicators=inds)
+    inds = load_indicators(PATHS.indicators_toml)
+    templates = load_rules(PATHS.rules_toml, indicators=inds)
     members = {R: ["GM0114", "GM0109"]}
     lone = [q("lisa_jobs", R)]
     assert instantiate(templates, lone, indicators=inds, memberships={}) == []  # nothing to relate
@@ -424,9 +425,9 @@ def test_dutch_techzone_section_4_replay():
     figures the growth 2016-2020 was 118.000 - 112.158,1 = 5.841,9 to 118.006,4 - 110.876,1 = 7.130,3 jobs
     (shown rounded outward: 5.841-7.131), not 3.500.
     """
-    inds = load_indicators()
+    inds = load_indicators(PATHS.indicators_toml)
     claims = techzone_claims()
-    templates = load_rules(indicators=inds)
+    templates = load_rules(PATHS.rules_toml, indicators=inds)
     rules = instantiate(templates, [c.quantity for c in claims], indicators=inds,
                         memberships={R: ["GM0114", "GM0109", "GM0118", "GM0160"]})
     assert {r.rule_id for r in rules} == {
@@ -489,9 +490,9 @@ def test_a_cut_short_search_still_keeps_a_consistent_set(monkeypatch):
     import regiostat.reconcile.engine as engine
 
     monkeypatch.setattr(engine, "NODE_BUDGET", 2)
-    inds = load_indicators()
+    inds = load_indicators(PATHS.indicators_toml)
     claims = techzone_claims()
-    rules = instantiate(load_rules(indicators=inds), [c.quantity for c in claims], indicators=inds)
+    rules = instantiate(load_rules(PATHS.rules_toml, indicators=inds), [c.quantity for c in claims], indicators=inds)
     rec = reconcile(claims, rules)
     assert not rec.complete and rec.conflicts
     kept = [c for d in rec.decisions for c in d.kept]
@@ -504,15 +505,15 @@ def test_the_claims_file_of_the_plan_gives_the_same_decision():
     """The same figures as transcribed in config/claims (each repeated figure claimed again where it
     is repeated, so more conflicts, 23, but the same repair and the same decision)."""
     from regiostat.reconcile.claims_file import load_claims
-    from regiostat.regions import load_region_config
+    from regiostat.regions.custom import load_region_config
 
-    inds = load_indicators()
-    regions = load_region_config()
+    inds = load_indicators(PATHS.indicators_toml)
+    regions = load_region_config(PATHS.regions_toml)
     path = Path(__file__).resolve().parents[1] / "config" / "claims" / "dutch_techzone_strategische_koers_2022_2025.toml"
     claims = load_claims(path, known_indicators=set(inds), documents_root=None,
                          known_regions={"NL01", *(r.id for r in regions.regions),
                                         *(m for r in regions.regions for m in r.members)})
-    rules = instantiate(load_rules(indicators=inds), [c.quantity for c in claims], indicators=inds,
+    rules = instantiate(load_rules(PATHS.rules_toml, indicators=inds), [c.quantity for c in claims], indicators=inds,
                         memberships={r.id: list(r.members) for r in regions.regions})
     decisions = {d.quantity: d for d in decide(claims, rules, labels=LABELS)}
     industry_2020 = decisions[Quantity("lisa_jobs_manufacturing_c", R, "2020")]

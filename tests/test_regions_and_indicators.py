@@ -3,16 +3,17 @@
 import polars as pl
 import pytest
 
-from regiostat.aggregate import build_profile, custom_members
-from regiostat.hierarchy import parent_intervals, parents_in_year
-from regiostat.indicators import IndicatorConfigError, load_indicators
-from regiostat.regions import CustomRegion, RegionConfigError, load_region_config
+from regiostat.indicators.catalogue import IndicatorConfigError, load_indicators
+from regiostat.regions.aggregate import build_profile, custom_members
+from regiostat.regions.custom import CustomRegion, RegionConfigError, load_region_config
+from regiostat.regions.hierarchy import parent_intervals, parents_in_year
+from tests.conftest import PATHS
 
 KNOWN = {"GM0114", "GM0109", "GM0118", "GM0160", "PV23", "PV25"}
 
 
 def test_shipped_region_config_is_valid():
-    config = load_region_config(known_codes=KNOWN)
+    config = load_region_config(PATHS.regions_toml, known_codes=KNOWN)
     assert {r.id: r.members for r in config.regions} == {
         "dutch_techzone": ("GM0114", "GM0109", "GM0118", "GM0160"), "oost_nederland": ("PV23", "PV25")}
     assert config.boundary_years == (2019,)
@@ -37,7 +38,7 @@ def test_region_config_errors_name_the_problem(tmp_path, body, message):
 
 
 def test_shipped_indicator_catalogue_is_valid_and_keeps_cbs_and_lisa_apart():
-    ind = load_indicators()
+    ind = load_indicators(PATHS.indicators_toml)
     assert ind["cbs_industry_share_bf"].numerator == "cbs_employee_jobs_industry_bf"
     assert ind["lisa_average_establishment_size"].denominator == ("lisa_establishments",)
     assert {s.table for s in ind["cbs_employee_jobs"].sources} == {"83582NED", "83583NED"}
@@ -66,7 +67,7 @@ def _published(rows):
 
 
 def test_custom_region_sums_members_and_reports_missing_ones():
-    ind = load_indicators()
+    ind = load_indicators(PATHS.indicators_toml)
     region = CustomRegion("three_towns", "Three towns", ("GM0114", "GM0109", "GM0118"))
     published = _published([("lisa_jobs", "GM0114", 2017, 100), ("lisa_jobs", "GM0109", 2017, 50),
                             ("lisa_establishments", "GM0114", 2017, 10), ("lisa_establishments", "GM0109", 2017, 10),
@@ -85,7 +86,7 @@ def test_custom_region_sums_members_and_reports_missing_ones():
 
 
 def test_published_value_wins_over_the_sum_of_municipalities():
-    ind = load_indicators()
+    ind = load_indicators(PATHS.indicators_toml)
     published = _published([("population", "GM0114", 2020, 10), ("population", "GM0109", 2020, 20),
                             ("population", "CR08", 2020, 35)])
     hierarchy = pl.DataFrame([dict(region_code=c, year=2020, target=t) for c in ("GM0114", "GM0109")

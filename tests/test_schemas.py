@@ -2,8 +2,8 @@
 
 import polars as pl
 
-from regiostat import staging
-from regiostat.captures import CODE_COLUMNS, MEASURE_COLUMNS, OBSERVATION_COLUMNS
+from regiostat.model import staging
+from regiostat.sources.cbs.readers import CODE_COLUMNS, MEASURE_COLUMNS, OBSERVATION_COLUMNS
 from schemas.core import FactObservation, JobsMart
 from schemas.raw import RawObservations
 from schemas.staging import StagedObservations

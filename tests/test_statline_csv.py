@@ -2,8 +2,14 @@
 
 import pytest
 
-from regiostat.landing import LandingZone
-from regiostat.statline_csv import StatlineCsvError, import_download, parse_download_name, read_metadata, read_untyped
+from regiostat.landing.zone import LandingZone
+from regiostat.sources.cbs.statline_csv import (
+    StatlineCsvError,
+    import_download,
+    parse_download_name,
+    read_metadata,
+    read_untyped,
+)
 from tests.conftest import bundled_entry, bundled_file
 
 DOWNLOAD_2019 = "bundle-70072NED-2019-12-29"

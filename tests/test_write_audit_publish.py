@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from regiostat.landing import LandingZone
+from regiostat.landing.zone import LandingZone
 from tests.conftest import published_state, run_full_refresh
 
 HEADER = b"ID,BedrijfstakkenBranchesSBI2008,RegioS,Perioden,BanenVanWerknemersInDecember_1\n"

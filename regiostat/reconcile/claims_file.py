@@ -28,7 +28,6 @@ OPTIONAL = ("unit", "precision", "interval", "scale", "reference_date", "base_pe
 DOCUMENT_FIELDS = ("title", "publisher", "published", "locale", "notes")
 DIRECTIONS = {"increase": 1, "decrease": -1}
 # Source documents (the seed plans) ship in data/documents, laid out like the shared folder: seeds/<file>.
-DEFAULT_DOCUMENTS_ROOT = Path(__file__).resolve().parents[2] / "data" / "documents"
 
 _LINE = re.compile(r"lines?\s+(\d+)")
 
@@ -211,7 +210,7 @@ def _load_file(path: Path, *, known_indicators: set[str], known_regions: set[str
 
 
 def load_claims(paths: Path | str | Iterable[Path | str], *, known_indicators: set[str], known_regions: set[str],
-                documents_root: Path | None = DEFAULT_DOCUMENTS_ROOT, require_documents: bool = False) -> list[Claim]:
+                documents_root: Path | None = None, require_documents: bool = False) -> list[Claim]:
     """Claims from one claims file, a folder of them (*.toml) or a list of files.
 
     Documents are read from `documents_root` (paths in the file are relative to it); a missing

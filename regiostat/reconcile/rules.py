@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regiostat.indicators import Indicator
+from regiostat.indicators.catalogue import Indicator
 from regiostat.reconcile.model import Quantity, Rule, find_root, is_year, parse_change
 
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules.toml"
 TEMPLATE_KINDS = ("sum", "members_sum", "ratio", "difference", "band")
 _COMMON = {"id", "kind", "description", "enabled"}
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional)
@@ -172,7 +171,7 @@ def parse_rules(data: Mapping[str, Any], *, indicators: Mapping[str, Indicator] 
     return out
 
 
-def load_rules(path: Path | str = DEFAULT_RULES, *,
+def load_rules(path: Path | str, *,
                indicators: Mapping[str, Indicator] | None = None) -> list[RuleTemplate]:
     path = Path(path)
     try:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from regiostat.indicators import Indicator, source_rows
+from regiostat.indicators.catalogue import Indicator
+from regiostat.indicators.values import source_rows
 from regiostat.reconcile.model import Claim, Quantity
 
 MIN_EVIDENCE = 5

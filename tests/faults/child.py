@@ -2,7 +2,7 @@
 
 ``build``    runs ``regiostat build`` in this process, optionally hanging at a hook point after
              writing a marker file, so the test can ``kill -9`` it at a known place;
-``publish``  holds the run lock and calls ``regiostat.publish.publish`` with a hook point;
+``publish``  holds the run lock and calls ``regiostat.publish.release.publish`` with a hook point;
 ``reader``   holds a read-only DuckDB connection to the published warehouse and answers
              commands on stdin with one JSON line each;
 ``warm``     does the slow imports (Dagster, the definitions), writes a ready file, then waits for a
@@ -49,7 +49,7 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
     kind, _, arg = hang_at.partition(":")
 
     if kind == "landing-write":  # a landing file half written to its temporary name
-        from regiostat import landing
+        from regiostat.landing import zone as landing
 
         real_write = landing._atomic_write
 
@@ -114,8 +114,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from regiostat import publish
-    from regiostat.run_lock import run_lock
+    from regiostat.publish import release as publish
+    from regiostat.publish.lock import run_lock
 
     install_hook(args.hang_at, Path(args.marker) if args.marker else None, Path(args.publish))
     with run_lock(args.lock, run_id=f"child-publish-{os.getpid()}", timeout=10):
@@ -168,7 +168,7 @@ def cmd_reader(args: argparse.Namespace) -> int:
 def cmd_warm(args: argparse.Namespace) -> int:
     import pipelines.cli  # noqa: F401
     import pipelines.definitions  # noqa: F401
-    import regiostat.publish  # noqa: F401
+    import regiostat.publish.release  # noqa: F401
 
     Path(args.ready).write_text(str(os.getpid()))
     job_file = Path(args.job)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from regiostat.landing import COMPLETE_ENTITY, LandingError, LandingZone
-from regiostat.run_lock import RunLockTimeout, run_lock
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingError, LandingZone
+from regiostat.publish.lock import RunLockTimeout, run_lock
 from tests.conftest import PUBLISHED, REPO, PublishedState, published_state  # noqa: F401  (re-exported)
 
 CHILD_TIMEOUT = 90.0  # no child may outlive this; a passing run needs a fraction of it

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from regiostat.health import check_warehouse
-from regiostat.publish import list_versions
+from regiostat.publish.health import check_warehouse
+from regiostat.publish.release import list_versions
+from tests.conftest import MARTS
 from tests.faults.helpers import (
     PUBLISHED,
     LineReader,
@@ -55,14 +56,14 @@ def test_reader_keeps_its_snapshot_while_two_simultaneous_runs_serialize_and_pub
         message = next(line for line in results[second][2].splitlines() if "waiting for the build lock" in line)
         versions = list_versions(home / PUBLISHED)
         assert [v.name for v in versions][0] == old_version and len(versions) == 3  # one new version per run
-        first_build, second_build = (check_warehouse(v).build_id for v in versions[1:])
+        first_build, second_build = (check_warehouse(v, expected_marts=MARTS).build_id for v in versions[1:])
         match = re.search(r"held by run (\S+) \(pid (\d+), since ", message)  # "... held by run <id> (pid <pid>, ..."
         assert match, message
         assert match.group(1) == first_build and int(match.group(2)) == children[first].pid
         assert re.search(rf" - {re.escape(second_build)} - waiting for the build lock", message), message
 
         # -- the published file is the second run's, valid, and the lock is free -----------------------
-        report = check_warehouse(home / PUBLISHED)  # a NEW connection, from this process
+        report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)  # a NEW connection, from this process
         assert report.ok, report.text()
         assert report.build_id == second_build and report.versions_kept == 3
         assert lock_is_free(home)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import duckdb
 
-from regiostat.fetch import fetch_v4_table
-from regiostat.health import check_warehouse
-from regiostat.landing import COMPLETE_ENTITY, LandingZone
-from regiostat.publish import list_versions
-from regiostat.table_catalog import load_catalog
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
+from regiostat.publish.health import check_warehouse
+from regiostat.publish.release import list_versions
+from regiostat.sources.cbs.catalog import load_catalog
+from regiostat.sources.cbs.fetch import fetch_v4_table
 from tests.cbs_http_server import V3_API, V3_FEED, V4, Fault
-from tests.conftest import run_full_refresh
+from tests.conftest import MARTS, PATHS, run_full_refresh
 from tests.faults.helpers import (
     PUBLISHED,
     child_env,
@@ -46,7 +46,7 @@ def live_env(server) -> dict[str, str]:
 
 def assert_survived_kill(home: Path, before, landed_before: dict[str, bytes]) -> tuple[int, int]:
     """The checks every kill must pass; returns (rows lost, files lost) for the ledger."""
-    report = check_warehouse(home / PUBLISHED)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
     assert report.ok, report.text()
     after = published_state(home)
     assert (after.inode, after.build_id, after.fact_rows) == (before.inode, before.build_id, before.fact_rows)
@@ -170,13 +170,13 @@ def test_kill9_at_every_stage_leaves_readers_and_landing_intact_and_the_next_run
     # 6. the next normal run succeeds with no cleanup, among all that debris, and publishes
     result = run_full_refresh(home)
     assert result.success
-    report = check_warehouse(home / PUBLISHED)
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
     assert report.ok and report.build_id == result.run_id, report.text()
     assert fact_rows_lost(before, home) == 0
     assert files_lost(home, landed_before) == [] and lock_is_free(home)
 
     # 7. the fetch interrupted in 1 and 2 completes later from page 2, keeping page 1 as landed
-    spec = next(s for s in load_catalog() if s.id == TABLE)
+    spec = next(s for s in load_catalog(PATHS.tables_toml) if s.id == TABLE)
     seen = len(server.log)
     fetched = fetch_v4_table(make_client(server), zone, TABLE, filter=spec.live_filter)
     assert (fetched.fetch_id, fetched.resumed, fetched.requested_pages, fetched.pages, fetched.rows) == (

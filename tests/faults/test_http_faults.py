@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from regiostat.cbs_client import CbsFetchError
-from regiostat.fetch import fetch_v3_table, fetch_v4_table
-from regiostat.landing import COMPLETE_ENTITY, LandingZone
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
+from regiostat.sources.cbs.client import CbsFetchError
+from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 from tests.cbs_http_server import V3_API, V3_FEED, V4, Fault
 from tests.conftest import run_full_refresh
 from tests.faults.helpers import fact_rows_lost, files_lost, landing_snapshot, published_state, verify_landing

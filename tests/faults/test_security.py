@@ -17,9 +17,9 @@ import polars as pl
 import pytest
 
 from regiostat import warehouse
-from regiostat.cbs_client import CbsClient, CbsEndpoints, CbsFetchError
-from regiostat.fetch import fetch_v4_table
-from regiostat.landing import COMPLETE_ENTITY, LandingEntry, LandingError, LandingZone
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingError, LandingZone
+from regiostat.sources.cbs.client import CbsClient, CbsEndpoints, CbsFetchError
+from regiostat.sources.cbs.fetch import fetch_v4_table
 from tests.cbs_http_server import V4, Fault
 from tests.conftest import REPO
 

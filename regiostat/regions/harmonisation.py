@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regiostat import boundaries
+from regiostat.regions import boundaries
 
 SERIES_SCHEMA = {
     "indicator": pl.String, "boundary_year": pl.Int64, "region_code": pl.String, "year": pl.Int64,

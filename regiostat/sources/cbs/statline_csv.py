@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from regiostat.landing import LandingEntry, LandingZone, new_fetch_id
+from regiostat.landing.zone import LandingEntry, LandingZone, new_fetch_id
 
 # 70072ned_UntypedDataSet_29122019_191739.csv  /  03759ned_metadata.csv
 _DOWNLOAD_NAME = re.compile(

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from regiostat.cbs_client import CbsClient, CbsFetchError, Page, TooManyRecordsError, next_link
-from regiostat.landing import COMPLETE_ENTITY, LandingEntry, LandingZone, new_fetch_id
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone, new_fetch_id
+from regiostat.sources.cbs.client import CbsClient, CbsFetchError, Page, TooManyRecordsError, next_link
 
 V4 = "cbs_v4"
 V3_API = "cbs_v3_api"

@@ -7,7 +7,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "config" / "tables.toml"
 _TABLE_ID = re.compile(r"^[0-9A-Za-z]{5,10}$")
 
 
@@ -48,7 +47,7 @@ class TableSpec:
         return self.id.lower()
 
 
-def load_catalog(path: Path | str = DEFAULT_CATALOG) -> list[TableSpec]:
+def load_catalog(path: Path | str) -> list[TableSpec]:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

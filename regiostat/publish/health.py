@@ -16,14 +16,15 @@ the warehouse: they never make it unhealthy, they are only mentioned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from regiostat.publish import REQUIRED_TABLES, list_versions, stale_candidates, versions_dir
-from regiostat.warehouse import SCHEMA_VERSION, mart_names, orphan_codes, present_tables, row_count
+from regiostat.publish.release import REQUIRED_TABLES, list_versions, stale_candidates, versions_dir
+from regiostat.warehouse import SCHEMA_VERSION, orphan_codes, present_tables, row_count
 
 REQUIRED_CORE = tuple(t for t in REQUIRED_TABLES if t != "meta.build_info")  # build_info is checked on its own
 _CLOCK_SKEW_SECONDS = 300  # a build stamped further in the future than this is suspect
@@ -74,9 +75,12 @@ class HealthReport:
         return "\n".join(lines)
 
 
-def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
+def check_warehouse(path: Path | str, *, expected_marts: Sequence[str], max_age_hours: float | None = None,
                     expected_schema_version: int = SCHEMA_VERSION) -> HealthReport:
-    """Check the published warehouse at ``path``; never raises for an unhealthy file, reports it."""
+    """Check the published warehouse at ``path``; never raises for an unhealthy file, reports it.
+
+    ``expected_marts``: the mart names this code builds (``warehouse.mart_names``); each must be present.
+    """
     path = Path(path)
     report = HealthReport(path=path, exists=path.is_file())
     if not report.exists:
@@ -88,7 +92,8 @@ def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
         report.findings.append(Finding("readable", False, f"not a readable DuckDB file: {_one_line(exc)}"))
         return report
     try:
-        _check(con, report, max_age_hours=max_age_hours, expected=expected_schema_version,
+        _check(con, report, expected_marts=expected_marts, max_age_hours=max_age_hours,
+               expected=expected_schema_version,
                now=datetime.now(UTC))
     except duckdb.Error as exc:  # a damaged file can fail any query; say so instead of crashing the probe
         report.findings.append(Finding("query", False, f"query failed: {_one_line(exc)}"))
@@ -105,7 +110,8 @@ def check_warehouse(path: Path | str, *, max_age_hours: float | None = None,
     return report
 
 
-def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, max_age_hours: float | None, expected: int,
+def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, expected_marts: Sequence[str],
+           max_age_hours: float | None, expected: int,
            now: datetime) -> None:
     present = present_tables(con)
     add = report.findings.append
@@ -124,7 +130,7 @@ def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, max_age_hour
             add(_age(report, max_age_hours, now))
 
     # required tables, non-empty
-    marts = sorted({f"marts.{m}" for m in mart_names()} | {t for t in present if t.startswith("marts.")})
+    marts = sorted({f"marts.{m}" for m in expected_marts} | {t for t in present if t.startswith("marts.")})
     for table in (*REQUIRED_CORE, *marts):
         if table not in present:
             add(Finding(table, False, "missing"))

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from regiostat import statline_csv
-from regiostat.landing import LandingEntry, LandingZone
-from regiostat.table_catalog import TableSpec
-from schemas import source_formats
+from regiostat.landing.zone import LandingEntry, LandingZone
+from regiostat.sources.cbs import formats as source_formats
+from regiostat.sources.cbs import statline_csv
+from regiostat.sources.cbs.catalog import TableSpec
 from schemas.validation import validate
 
 OBSERVATION_COLUMNS = {

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from regiostat.hierarchy import parents_in_year
-from regiostat.indicators import Indicator
-from regiostat.regions import CustomRegion
+from regiostat.indicators.catalogue import Indicator
+from regiostat.regions.custom import CustomRegion
+from regiostat.regions.hierarchy import parents_in_year
 
 PROFILE_SCHEMA = {
     "indicator": pl.String, "region_code": pl.String, "year": pl.Int64, "value": pl.Float64, "method": pl.String,

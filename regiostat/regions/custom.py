@@ -7,9 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from regiostat.boundaries import WEIGHTS
+from regiostat.regions.boundaries import WEIGHTS
 
-DEFAULT_REGIONS = Path(__file__).resolve().parents[1] / "config" / "regions.toml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 
@@ -32,7 +31,7 @@ class RegionConfig:
     weight: str = "inhabitants"
 
 
-def load_region_config(path: Path | str = DEFAULT_REGIONS, *, known_codes: set[str] | None = None) -> RegionConfig:
+def load_region_config(path: Path | str, *, known_codes: set[str] | None = None) -> RegionConfig:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -48,8 +48,8 @@ from typing import Any
 
 import polars as pl
 
-from regiostat.boundaries import lifetimes
-from regiostat.landing import LandingEntry, LandingError, LandingZone, safe_part
+from regiostat.landing.zone import LandingEntry, LandingError, LandingZone, safe_part
+from regiostat.regions.boundaries import lifetimes
 
 MAX_BYTES = 50 * 2**20  # refuse larger files before reading them
 MAX_UNZIPPED = 200 * 2**20  # XLSX: total uncompressed size of the zip members
@@ -177,7 +177,7 @@ def municipality_lookup_from_codes(codes_json_bytes: bytes) -> pl.DataFrame:
 
     Abolished municipalities are kept (old files name them); ``valid_from``/``valid_to`` are
     the years in which the municipality existed on 1 April, from the begin and abolition dates
-    :func:`regiostat.boundaries.lifetimes` reads in the Description ("Ontstaan per 01-01-2016",
+    :func:`regiostat.regions.boundaries.lifetimes` reads in the Description ("Ontstaan per 01-01-2016",
     else "Begindatum 01-01-1998"; "Opgeheven per 01-01-2019"); null means open-ended.
     """
     codes = []
