@@ -19,8 +19,14 @@ LOG_MAP_MIN = 8  # from this many municipalities on a log scale, so one big city
 NO_DATA_COLOUR = "#d9d9d9"
 
 
+def _width(rows: list[dict[str, Any]]) -> int | str:
+    """The page's width for a real series; a few years get a narrow chart instead of a wide empty one."""
+    years = len({r.get("year") for r in rows})
+    return "container" if years > 4 else 160 + 110 * years
+
+
 def _base(rows: list[dict[str, Any]], height: int = 260) -> Spec:
-    return {"$schema": SCHEMA, "width": "container", "height": height, "data": {"values": rows},
+    return {"$schema": SCHEMA, "width": _width(rows), "height": height, "data": {"values": rows},
             "config": {"font": "system-ui, sans-serif", "legend": {"labelLimit": 440, "titleLimit": 440}}}
 
 
@@ -69,7 +75,8 @@ def series_chart(rows: list[dict[str, Any]], y_title: str, *, value_format: str 
                              "legend": {"orient": "bottom", "direction": "vertical"}}
         encoding["detail"] = {"field": "region", "type": "nominal"}
         encoding["tooltip"].insert(0, {"field": "region", "type": "nominal", "title": "Regio / Region"})
-    spec.update({"mark": {"type": "line", "point": True, "strokeWidth": 2}, "encoding": encoding})
+    spec.update({"mark": {"type": "line", "point": {"size": 60, "filled": True}, "strokeWidth": 2},
+                 "encoding": encoding})
     return spec
 
 
@@ -115,7 +122,7 @@ def map_spec(geo_name: str, shown: list[str], values: list[dict[str, Any]], *, v
     log = len(shown) >= LOG_MAP_MIN and bool(positive) and min(positive) > 0
     scale = {"type": "log", "scheme": "blues"} if log else {"scheme": "blues"}
     legend = {"orient": "bottom", "direction": "horizontal", "gradientLength": 320, "format": value_format,
-              "labelOverlap": "greedy", "titleLimit": 600}
+              "labelOverlap": "greedy", "titleLimit": 600, "tickCount": 4}
     if log:  # labels at powers of ten away from the ends, where they would be cut off
         low, high = min(positive), max(positive)
         legend["values"] = [10 ** k for k in range(0, 10) if low * 1.5 < 10 ** k < high / 1.5]
