@@ -33,6 +33,8 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "staging.lisa_observations": ("year", "attribution"),
     "meta.build_info": ("build_id", "built_at", "schema_version"),
 }
+# tables read only for the listed columns (they grow with every fetch; the site needs a handful of values)
+NARROW = {"staging.lisa_observations"}
 STATUS_TABLES = {"core.fact_observation": ("table_id", "period_code", "period_status"),
                  "core.dim_period": ("period_code", "year")}
 
@@ -83,6 +85,8 @@ def _read_optional(con: duckdb.DuckDBPyConnection, name: str, needed: tuple[str,
                    columns: dict[str, set[str]]) -> pl.DataFrame | None:
     if not set(needed) <= columns.get(name, set()):
         return None
+    if name in NARROW:
+        return con.sql(f"SELECT DISTINCT {', '.join(needed)} FROM {name}").pl()
     return con.sql(f"SELECT * FROM {name}").pl()
 
 
