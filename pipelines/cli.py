@@ -110,6 +110,22 @@ def _health(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.report import write_site
+
+    settings = settings_from_env(args.home)
+    try:
+        summary = write_site(settings.publish_path, Path(args.out), regions=args.region, paths=settings.paths)
+    except (FileNotFoundError, ValueError) as exc:  # no warehouse, an unknown region, a folder that is not a site
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    print(summary.text())
+    print(f"open {Path(args.out) / 'index.html'} in a browser, or serve the folder: "
+          f"python -m http.server -d {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="regiostat", description=__doc__)
     parser.add_argument("--home", help="working folder for landing zone and build db (default: ./var)")
@@ -132,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     health = sub.add_parser("health", help="check the published warehouse (exit 1 unhealthy, 2 missing)")
     health.add_argument("--max-age-hours", type=float, help="unhealthy if the build is older than this")
     health.set_defaults(func=_health)
+    report = sub.add_parser("report", help="write the static regional profile site from the published warehouse")
+    report.add_argument("--region", action="append", metavar="CODE",
+                        help="only this region (repeatable; default: every region in marts.regional_profile)")
+    report.add_argument("--out", default="site", help="folder to write the site to (default: ./site)")
+    report.set_defaults(func=_report)
     args = parser.parse_args(argv)
     logging.getLogger("dagster").setLevel(logging.WARNING)
     return args.func(args)

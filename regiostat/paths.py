@@ -78,3 +78,8 @@ class ProjectPaths:
     @property
     def documents_dir(self) -> Path:
         return self.root / "data" / "documents"
+
+    @property
+    def geo_dir(self) -> Path:
+        """CBS municipal boundaries (simplified TopoJSON) the profile site draws its maps from."""
+        return self.root / "data" / "geo"
