@@ -8,13 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from regiostat.regions.boundaries import (
-    harmonise,
-    harmonise_ratio,
-    load_regios_codes,
-    parse_changes,
-    parse_descriptions,
-)
+from regiostat.regions.boundaries import load_regios_codes, parse_changes, parse_descriptions
+from regiostat.regions.harmonisation import harmonise, harmonise_ratio
 
 HERE = Path(__file__).parent / "fixtures/cbs_recordings/api-samples/v4_datasets.cbs.nl/03759ned"
 CODES = HERE / "codes-RegioS.json"

@@ -296,3 +296,13 @@ def test_invalid_toml(root):
     with pytest.raises(ClaimsFileError) as e:
         load(path, documents_root=root)
     assert e.value.field == "toml" and e.value.file == str(path)
+
+
+def test_every_entry_check_names_a_field_of_the_format():
+    """The checks are a table (field, check); a row for a field the format does not have would name a field
+    no claims-file author can find."""
+    from regiostat.reconcile.claims_file import _ENTRY_CHECKS, OPTIONAL, REQUIRED
+
+    fields = [name for name, _ in _ENTRY_CHECKS]
+    assert set(fields) <= set(REQUIRED) | set(OPTIONAL)
+    assert fields.index("written") < fields.index("interval") < fields.index("quote")  # value first, then quote

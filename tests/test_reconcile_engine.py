@@ -316,6 +316,13 @@ def test_rule_catalogue_loads_against_the_indicator_catalogue():
     ({"id": "r", "kind": "sum", "description": "d", "total": "x", "parts": ["y"], "colour": 1}, "colour"),
     ({"id": "r", "kind": "sum", "description": "", "total": "x", "parts": ["y"]}, "description"),
     ({"id": "r", "kind": "product", "description": "d"}, "kind"),
+    ({"id": "r", "kind": ["sum"], "description": "d"}, "kind"),  # not a kind, and not a crash
+    ({"id": "r", "kind": "ratio", "description": "d", "from_catalogue": "percent", "scale": 100}, "scale"),
+    ({"id": "r", "kind": "members_sum", "description": "d", "indicators": "all"}, "indicators"),
+    ({"id": "r", "kind": "difference", "description": "d", "indicators": ["x", "x"]}, "indicators"),
+    ({"id": "r", "kind": "sum", "description": "d", "total": "x", "parts": ["y"], "exhaustive": "no"}, "exhaustive"),
+    ({"id": "r", "kind": "sum", "description": "d", "total": "x", "parts": ["x"]}, "parts"),
+    ({"id": "r", "kind": "band", "description": "d", "a": "x", "b": "y", "lower": True, "upper": 1}, "lower"),
 ])
 def test_a_malformed_rule_names_its_id_and_field(raw, field):
     with pytest.raises(RuleConfigError) as e:

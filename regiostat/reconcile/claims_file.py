@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from regiostat.reconcile.model import CHANGE_PREFIX, Claim, Quantity, change_quantity, is_year
-from regiostat.reconcile.precision import LOCALES, FigureError, parse_figure, parse_precision
+from regiostat.reconcile.precision import LOCALES, Figure, FigureError, parse_figure, parse_precision
 
 UNKNOWN_PERIOD = "unknown"  # the document states no year; the claim is kept, matched to no year
 REQUIRED = ("id", "document", "location", "quote", "written", "indicator", "region", "period")
 OPTIONAL = ("unit", "precision", "interval", "scale", "reference_date", "base_period", "direction", "notes")
+OPTIONAL_TEXT = ("unit", "precision", "reference_date", "base_period", "direction", "notes")
 DOCUMENT_FIELDS = ("title", "publisher", "published", "locale", "notes")
 DIRECTIONS = {"increase": 1, "decrease": -1}
 # Source documents (the seed plans) ship in data/documents, laid out like the shared folder: seeds/<file>.
@@ -72,6 +77,27 @@ def quote_lines(quote: str, document_text: str) -> list[int]:
     return starts
 
 
+# ---------------------------------------------------------------- the checks
+# Each check returns an error message for its field, or None; they run in table order and the first
+# failing one is reported, so a new rule is one function and one table row.
+
+def _non_empty_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _iso_date_or_year(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2}){0,2}", value) is not None
+
+
+_DOCUMENT_CHECKS: tuple[tuple[str, Callable[[dict], str | None]], ...] = (
+    ("title", lambda doc: None if _non_empty_text(doc.get("title")) else "missing or empty"),
+    ("locale", lambda doc: None if _non_empty_text(doc.get("locale")) else "missing or empty"),
+    ("locale", lambda doc: None if doc["locale"] in LOCALES else f"{doc['locale']!r}: expected one of {LOCALES}"),
+    ("published", lambda doc: None if doc.get("published") is None or _iso_date_or_year(doc["published"])
+     else "expected an ISO date or year as text, e.g. \"2021\""),
+)
+
+
 def _check_indicator(code: str, known: set[str]) -> str | None:
     """Error message, or None if the indicator code is acceptable."""
     if code.startswith("unmapped:"):
@@ -80,132 +106,215 @@ def _check_indicator(code: str, known: set[str]) -> str | None:
     return None if base in known else f"unknown indicator {base!r} (not in the indicator catalogue)"
 
 
-def _load_file(path: Path, *, known_indicators: set[str], known_regions: set[str],
-               documents_root: Path | None, require_documents: bool, seen: dict[str, Path]) -> list[Claim]:
+class _Documents:
+    """The documents claims quote, read once each from `root` (None when absent)."""
+
+    def __init__(self, root: Path | None, required: bool) -> None:
+        self.root, self.required = root, required
+        self._texts: dict[str, str | None] = {}
+
+    def text(self, rel: str) -> str | None:
+        if rel not in self._texts:
+            file = self.root / rel if self.root is not None else None
+            self._texts[rel] = file.read_text(encoding="utf-8") if file is not None and file.is_file() else None
+        return self._texts[rel]
+
+
+@dataclass
+class _Entry:
+    """One [[claim]] table whose shape is already checked, with what its later checks share."""
+
+    raw: dict[str, Any]
+    locale: str
+    known_indicators: set[str]
+    known_regions: set[str]
+    documents: _Documents
+
+    @property
+    def is_change(self) -> bool:
+        return self.raw["indicator"].startswith(CHANGE_PREFIX)
+
+    @cached_property
+    def unit(self) -> Decimal | None:
+        return parse_precision(self.raw["precision"]) if "precision" in self.raw else None
+
+    @cached_property
+    def figure(self) -> Figure:
+        return parse_figure(self.raw["written"], locale=self.locale, scale=self.raw.get("scale", 1), unit=self.unit)
+
+    @cached_property
+    def quote_starts(self) -> list[int] | None:
+        text = self.documents.text(self.raw["document"])
+        return None if text is None else quote_lines(self.raw["quote"], text)
+
+
+Check = Callable[[_Entry], str | None]
+
+
+def _year_or_unknown(value: str, expected: str) -> str | None:
+    if value == UNKNOWN_PERIOD or is_year(value):
+        return None
+    return f"{value!r}: expected {expected} or \"{UNKNOWN_PERIOD}\""
+
+
+def _change_only(key: str) -> Check:
+    def check(e: _Entry) -> str | None:
+        if e.is_change and key not in e.raw:
+            return f"required for a {CHANGE_PREFIX} indicator"
+        if not e.is_change and key in e.raw:
+            return f"only allowed for a {CHANGE_PREFIX} indicator"
+        return None
+    return check
+
+
+def _figure_error(e: _Entry, part: str) -> str | None:
+    """The FigureError message of reading the precision override or the written figure, if any."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        getattr(e, part)
+    except FigureError as exc:
+        return str(exc)
+    return None
+
+
+def _scale_error(e: _Entry) -> str | None:
+    scale = e.raw.get("scale", 1)
+    ok = not isinstance(scale, bool) and isinstance(scale, (int, float)) and scale > 0
+    return None if ok else "must be a positive number, e.g. 1000 for 'x 1 000'"
+
+
+def _written_error(e: _Entry) -> str | None:
+    if (msg := _figure_error(e, "figure")) is not None:
+        return msg
+    written, quote = e.raw["written"], e.raw["quote"]
+    return None if " ".join(written.split()) in " ".join(quote.split()) else f"{written!r} does not occur in the quote"
+
+
+def _interval_error(e: _Entry) -> str | None:
+    if "interval" not in e.raw:
+        return None
+    iv, value = e.raw["interval"], e.figure.value
+    ok = (isinstance(iv, list) and len(iv) == 2 and all(isinstance(x, (int, float)) for x in iv)
+          and iv[0] <= value <= iv[1])
+    return None if ok else f"expected [low, high] around the written value {value}"
+
+
+def _document_error(e: _Entry) -> str | None:
+    missing = e.documents.required and e.documents.text(e.raw["document"]) is None
+    return f"document not found under {e.documents.root}" if missing else None
+
+
+def _location_error(e: _Entry) -> str | None:
+    m = _LINE.match(e.raw["location"])
+    starts = e.quote_starts
+    if not starts or not m or int(m.group(1)) in starts:
+        return None
+    return f"the quote starts at line(s) {starts}, not line {m.group(1)}"
+
+
+_ENTRY_CHECKS: tuple[tuple[str, Check], ...] = (
+    ("indicator", lambda e: _check_indicator(e.raw["indicator"], e.known_indicators)),
+    ("region", lambda e: None if e.raw["region"] in e.known_regions else f"unknown region {e.raw['region']!r}"),
+    ("period", lambda e: _year_or_unknown(e.raw["period"], 'a year ("2020")')),
+    ("base_period", _change_only("base_period")),
+    ("direction", _change_only("direction")),
+    ("base_period", lambda e: _year_or_unknown(e.raw["base_period"], "a year") if e.is_change else None),
+    ("direction", lambda e: None if not e.is_change or e.raw["direction"] in DIRECTIONS
+     else f"expected one of {sorted(DIRECTIONS)}"),
+    ("precision", lambda e: _figure_error(e, "unit")),
+    ("scale", _scale_error),
+    ("written", _written_error),
+    ("interval", _interval_error),
+    ("document", _document_error),
+    ("quote", lambda e: f"not found verbatim in {e.raw['document']} (check the transcription)"
+     if e.quote_starts == [] else None),
+    ("location", _location_error),
+)
+
+
+def _shape_errors(entry: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, message) for unknown fields, missing required text and optional fields that are not text."""
+    yield from ((key, "unknown field") for key in entry if key not in REQUIRED and key not in OPTIONAL)
+    yield from ((key, "missing, empty or not text") for key in REQUIRED if not _non_empty_text(entry.get(key)))
+    yield from ((key, "must be text") for key in OPTIONAL_TEXT if key in entry and not isinstance(entry[key], str))
+
+
+def _claim(e: _Entry, published: str | None) -> Claim:
+    """The claim an entry that passed every check states."""
+    raw, fig = e.raw, e.figure
+    quantity = Quantity(raw["indicator"], raw["region"], raw["period"])
+    if e.is_change:
+        quantity = change_quantity(raw["indicator"].removeprefix(CHANGE_PREFIX), raw["region"], raw["base_period"],
+                                   raw["period"])
+    value, low, high, precision = fig.value, fig.low, fig.high, fig.precision
+    if "interval" in raw:
+        low, high, precision = float(raw["interval"][0]), float(raw["interval"][1]), "interval set in the claims file"
+    if e.is_change and DIRECTIONS[raw["direction"]] < 0:
+        value, low, high = -value, -high, -low
+        precision += "; decrease"
+    notes = raw.get("notes")
+    if "reference_date" in raw:
+        notes = f"Reference date: {raw['reference_date']}." + (f" {notes}" if notes else "")
+    return Claim(claim_id=raw["id"], quantity=quantity, value=value, low=low, high=high, precision=precision,
+                 source_kind="document", source=raw["document"], location=raw["location"], quote=raw["quote"],
+                 vintage=published, notes=notes)
+
+
+# ---------------------------------------------------------------- one file
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ClaimsFileError(path, "-", "toml", str(e)) from None
 
-    def fail(claim: str, field: str, message: str) -> ClaimsFileError:
-        return ClaimsFileError(path, claim, field, message)
 
+def _check_document(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The [document] table, checked; raises ClaimsFileError naming the field."""
     for key in data:
         if key not in ("document", "claim"):
-            raise fail("-", key, "unknown top-level table (expected [document] and [[claim]])")
+            raise ClaimsFileError(path, "-", key, "unknown top-level table (expected [document] and [[claim]])")
     doc = data.get("document")
     if not isinstance(doc, dict):
-        raise fail("[document]", "document", "missing [document] table (title, publisher, published, locale)")
+        raise ClaimsFileError(path, "[document]", "document",
+                              "missing [document] table (title, publisher, published, locale)")
     for key in doc:
         if key not in DOCUMENT_FIELDS:
-            raise fail("[document]", key, f"unknown field (allowed: {', '.join(DOCUMENT_FIELDS)})")
-    for key in ("title", "locale"):
-        if not isinstance(doc.get(key), str) or not doc[key].strip():
-            raise fail("[document]", key, "missing or empty")
-    locale = doc["locale"]
-    if locale not in LOCALES:
-        raise fail("[document]", "locale", f"{locale!r}: expected one of {LOCALES}")
-    published = doc.get("published")
-    if published is not None and not (isinstance(published, str) and re.fullmatch(r"\d{4}(-\d{2}){0,2}", published)):
-        raise fail("[document]", "published", "expected an ISO date or year as text, e.g. \"2021\"")
+            raise ClaimsFileError(path, "[document]", key, f"unknown field (allowed: {', '.join(DOCUMENT_FIELDS)})")
+    for key, check in _DOCUMENT_CHECKS:
+        if (msg := check(doc)) is not None:
+            raise ClaimsFileError(path, "[document]", key, msg)
+    return doc
 
+
+def _entry_label(entry: Any, position: int) -> str:
+    """How errors name an entry: its id and position, or the position alone."""
+    if isinstance(entry, dict) and _non_empty_text(entry.get("id")):
+        return f"{entry['id']!r} (#{position})"
+    return f"#{position}"
+
+
+def _load_file(path: Path, *, known_indicators: set[str], known_regions: set[str],
+               documents: _Documents, seen: dict[str, Path]) -> list[Claim]:
+    data = _read(path)
+    doc = _check_document(path, data)
     entries = data.get("claim", [])
     if not isinstance(entries, list):
-        raise fail("-", "claim", "claims must be an array of tables: [[claim]]")
-    texts: dict[str, str | None] = {}
+        raise ClaimsFileError(path, "-", "claim", "claims must be an array of tables: [[claim]]")
     claims = []
-    for position, entry in enumerate(entries, start=1):
-        label = f"#{position}"
-        if not isinstance(entry, dict):
-            raise fail(label, "claim", "each claim must be a table: [[claim]]")
-        if isinstance(entry.get("id"), str) and entry["id"].strip():
-            label = f"{entry['id']!r} (#{position})"
-        for key in entry:
-            if key not in REQUIRED and key not in OPTIONAL:
-                raise fail(label, key, "unknown field")
-        for key in REQUIRED:
-            if not isinstance(entry.get(key), str) or not entry[key].strip():
-                raise fail(label, key, "missing, empty or not text")
-        for key in ("unit", "precision", "reference_date", "base_period", "direction", "notes"):
-            if key in entry and not isinstance(entry[key], str):
-                raise fail(label, key, "must be text")
-        cid = entry["id"]
-        if cid in seen:
-            raise fail(label, "id", f"duplicate id (also in {seen[cid]})")
-        seen[cid] = path
-
-        indicator = entry["indicator"]
-        if (msg := _check_indicator(indicator, known_indicators)) is not None:
-            raise fail(label, "indicator", msg)
-        if entry["region"] not in known_regions:
-            raise fail(label, "region", f"unknown region {entry['region']!r}")
-        period = entry["period"]
-        if period != UNKNOWN_PERIOD and not is_year(period):
-            raise fail(label, "period", f"{period!r}: expected a year (\"2020\") or \"{UNKNOWN_PERIOD}\"")
-
-        is_change = indicator.startswith(CHANGE_PREFIX)
-        for key in ("base_period", "direction"):
-            if is_change and key not in entry:
-                raise fail(label, key, f"required for a {CHANGE_PREFIX} indicator")
-            if not is_change and key in entry:
-                raise fail(label, key, f"only allowed for a {CHANGE_PREFIX} indicator")
-        quantity = Quantity(indicator, entry["region"], period)
-        if is_change:
-            base = entry["base_period"]
-            if base != UNKNOWN_PERIOD and not is_year(base):
-                raise fail(label, "base_period", f"{base!r}: expected a year or \"{UNKNOWN_PERIOD}\"")
-            if entry["direction"] not in DIRECTIONS:
-                raise fail(label, "direction", f"expected one of {sorted(DIRECTIONS)}")
-            quantity = change_quantity(indicator.removeprefix(CHANGE_PREFIX), entry["region"], base, period)
-
-        try:
-            unit = parse_precision(entry["precision"]) if "precision" in entry else None
-        except FigureError as e:
-            raise fail(label, "precision", str(e)) from None
-        scale = entry.get("scale", 1)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-            raise fail(label, "scale", "must be a positive number, e.g. 1000 for 'x 1 000'")
-        quote, written = entry["quote"], entry["written"]
-        try:
-            fig = parse_figure(written, locale=locale, scale=scale, unit=unit)
-        except FigureError as e:
-            raise fail(label, "written", str(e)) from None
-        if " ".join(written.split()) not in " ".join(quote.split()):
-            raise fail(label, "written", f"{written!r} does not occur in the quote")
-        low, high, precision = fig.low, fig.high, fig.precision
-        if "interval" in entry:
-            iv = entry["interval"]
-            if not (isinstance(iv, list) and len(iv) == 2 and all(isinstance(x, (int, float)) for x in iv)
-                    and iv[0] <= fig.value <= iv[1]):
-                raise fail(label, "interval", f"expected [low, high] around the written value {fig.value}")
-            low, high, precision = float(iv[0]), float(iv[1]), "interval set in the claims file"
-        value = fig.value
-        if is_change and DIRECTIONS[entry["direction"]] < 0:
-            value, low, high = -value, -high, -low
-            precision += "; decrease"
-
-        doc_path = entry["document"]
-        if doc_path not in texts:
-            file = documents_root / doc_path if documents_root is not None else None
-            texts[doc_path] = file.read_text(encoding="utf-8") if file is not None and file.is_file() else None
-        text = texts[doc_path]
-        if text is None and require_documents:
-            raise fail(label, "document", f"document not found under {documents_root}")
-        if text is not None:
-            starts = quote_lines(quote, text)
-            if not starts:
-                raise fail(label, "quote", f"not found verbatim in {doc_path} (check the transcription)")
-            m = _LINE.match(entry["location"])
-            if m and int(m.group(1)) not in starts:
-                raise fail(label, "location", f"the quote starts at line(s) {starts}, not line {m.group(1)}")
-
-        notes = entry.get("notes")
-        if "reference_date" in entry:
-            notes = f"Reference date: {entry['reference_date']}." + (f" {notes}" if notes else "")
-        claims.append(Claim(
-            claim_id=cid, quantity=quantity, value=value, low=low,
-            high=high, precision=precision, source_kind="document", source=doc_path,
-            location=entry["location"], quote=quote, vintage=published, notes=notes))
+    for position, raw in enumerate(entries, start=1):
+        label = _entry_label(raw, position)
+        if not isinstance(raw, dict):
+            raise ClaimsFileError(path, label, "claim", "each claim must be a table: [[claim]]")
+        for key, msg in _shape_errors(raw):
+            raise ClaimsFileError(path, label, key, msg)
+        if raw["id"] in seen:
+            raise ClaimsFileError(path, label, "id", f"duplicate id (also in {seen[raw['id']]})")
+        seen[raw["id"]] = path
+        entry = _Entry(raw, doc["locale"], known_indicators, known_regions, documents)
+        for key, check in _ENTRY_CHECKS:
+            if (msg := check(entry)) is not None:
+                raise ClaimsFileError(path, label, key, msg)
+        claims.append(_claim(entry, doc.get("published")))
     return claims
 
 
@@ -219,8 +328,9 @@ def load_claims(paths: Path | str | Iterable[Path | str], *, known_indicators: s
     if isinstance(paths, (str, Path)):
         paths = sorted(Path(paths).glob("*.toml")) if Path(paths).is_dir() else [paths]
     seen: dict[str, Path] = {}
+    documents = _Documents(documents_root, require_documents)
     claims: list[Claim] = []
     for p in paths:
         claims += _load_file(Path(p), known_indicators=known_indicators, known_regions=known_regions,
-                             documents_root=documents_root, require_documents=require_documents, seen=seen)
+                             documents=documents, seen=seen)
     return claims

@@ -89,6 +89,50 @@ def _split_hedge(text: str) -> tuple[str | None, str, str]:
     return None, "", text
 
 
+def _digits_unit(whole: str, frac: str, percent: bool, scale: Decimal) -> tuple[Decimal, str]:
+    """The rounding unit the written digits imply, and how it was read (see the module docstring)."""
+    if frac:
+        return Decimal(1).scaleb(-len(frac)) * scale, f"{len(frac)} decimal{'s' if len(frac) > 1 else ''}"
+    if percent or scale != 1 or abs(int(whole)) < 100:
+        return scale, "whole number"
+    zeros = len(whole) - len(whole.rstrip("0"))
+    return Decimal(10) ** zeros, "trailing zeros read as rounding" if zeros else "whole number"
+
+
+def _read_number(written: str, rest: str, locale: str, scale: Decimal) -> tuple[Decimal, Decimal, str]:
+    """(value, inferred rounding unit, how) of a figure written in digits or as a number word."""
+    first = rest.split(maxsplit=1)[0].lower() if rest else ""
+    if first in _WORDS:
+        return Decimal(_WORDS[first]) * scale, scale, "number word"
+    group, dec = _SEPARATORS[locale]
+    m = _number_pattern(locale).match(rest)
+    tail = rest[m.end():] if m else rest
+    if not m or (tail and not (tail[0].isspace() or tail[0] == "%")):
+        raise FigureError(f"{written!r}: no number readable in locale {locale!r} "
+                          f"({group!r} groups thousands in threes, {dec!r} marks decimals)")
+    digits = m.group(0).replace("−", "-").replace(group, "").replace(" ", "")
+    whole, _, frac = digits.partition(dec)
+    inferred, how = _digits_unit(whole, frac, tail.lstrip().startswith("%"), scale)
+    if scale != 1:
+        shown = f"{int(scale):,}".replace(",", " ") if scale == int(scale) else _fmt(scale)
+        how = f"x {shown}, {how}"
+    return Decimal(f"{whole}.{frac}" if frac else whole) * scale, inferred, how
+
+
+def _bounds(kind: str, hedge: str | None, value: Decimal, step: Decimal, how: str) -> tuple[Decimal, Decimal, str]:
+    """(low, high, precision text) for a value read to `step`, widened or shifted by its hedge."""
+    if kind == "above":
+        return value, value + step, f"ruim: [X, X + {_fmt(step)}] ({how})"
+    if kind == "below":
+        return value - step, value, f"bijna: [X - {_fmt(step)}, X] ({how})"
+    half = step / 2
+    text = "exact" if step == 0 else f"rounded to {_fmt(step)}"
+    if kind == "about":
+        half = max(half, abs(value) * APPROX_MIN_RELATIVE)
+        text = f"{hedge}: {text}, at least +-5%"
+    return value - half, value + half, f"{text} ({how})"
+
+
 def parse_figure(written: str, *, locale: str, scale: float = 1, unit: Decimal | float | None = None) -> Figure:
     """Read `written` ("ruim 118.000", "15,6%", "20,3 arbeidsplaats/bedrijf", "twee keer zoveel").
 
@@ -101,52 +145,12 @@ def parse_figure(written: str, *, locale: str, scale: float = 1, unit: Decimal |
     scale_d = Decimal(str(scale))
     if scale_d <= 0:
         raise FigureError(f"scale {scale}: must be positive")
-
-    first = rest.split(maxsplit=1)[0].lower() if rest else ""
-    if first in _WORDS:
-        value, inferred, how = Decimal(_WORDS[first]) * scale_d, scale_d, "number word"
-    else:
-        group, dec = _SEPARATORS[locale]
-        m = _number_pattern(locale).match(rest)
-        tail = rest[m.end():] if m else rest
-        if not m or (tail and not (tail[0].isspace() or tail[0] == "%")):
-            raise FigureError(f"{written!r}: no number readable in locale {locale!r} "
-                              f"({group!r} groups thousands in threes, {dec!r} marks decimals)")
-        digits = m.group(0).replace("−", "-").replace(group, "").replace(" ", "")
-        whole, _, frac = digits.partition(dec)
-        value = Decimal(f"{whole}.{frac}" if frac else whole) * scale_d
-        percent = tail.lstrip().startswith("%")
-        if frac:
-            inferred = Decimal(1).scaleb(-len(frac)) * scale_d
-            how = f"{len(frac)} decimal{'s' if len(frac) > 1 else ''}"
-        elif percent or scale_d != 1 or abs(int(whole)) < 100:
-            inferred, how = scale_d, "whole number"
-        else:
-            zeros = len(whole) - len(whole.rstrip("0"))
-            inferred, how = Decimal(10) ** zeros, "trailing zeros read as rounding" if zeros else "whole number"
-        if scale_d != 1:
-            shown = f"{int(scale_d):,}".replace(",", " ") if scale_d == int(scale_d) else _fmt(scale_d)
-            how = f"x {shown}, {how}"
-
-    step = inferred if unit is None else Decimal(str(unit))
+    value, step, how = _read_number(written, rest, locale, scale_d)
     if unit is not None:
-        how = "override"
+        step, how = Decimal(str(unit)), "override"
     if step < 0:
         raise FigureError(f"rounding unit {unit}: must not be negative")
     if kind in ("above", "below") and unit is None and step > abs(value) * HEDGE_MAX_RELATIVE:
         step, how = abs(value) * HEDGE_MAX_RELATIVE, f"{how}, capped at 10%"  # "ruim 20.000" is not 30.000
-    if kind == "above":
-        low, high = value, value + step
-        text = f"ruim: [X, X + {_fmt(step)}] ({how})"
-    elif kind == "below":
-        low, high = value - step, value
-        text = f"bijna: [X - {_fmt(step)}, X] ({how})"
-    else:
-        half = step / 2
-        text = "exact" if step == 0 else f"rounded to {_fmt(step)}"
-        if kind == "about":
-            half = max(half, abs(value) * APPROX_MIN_RELATIVE)
-            text = f"{hedge}: {text}, at least +-5%"
-        low, high = value - half, value + half
-        text = f"{text} ({how})"
+    low, high, text = _bounds(kind, hedge, value, step, how)
     return Figure(float(value), float(low), float(high), text)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,6 @@ from typing import Any
 from regiostat.indicators.catalogue import Indicator
 from regiostat.reconcile.model import Quantity, Rule, find_root, is_year, parse_change
 
-TEMPLATE_KINDS = ("sum", "members_sum", "ratio", "difference", "band")
-_COMMON = {"id", "kind", "description", "enabled"}
-_FIELDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional)
-    "sum": ({"total", "parts"}, {"exhaustive"}),
-    "members_sum": ({"indicators"}, set()),
-    "ratio": (set(), {"from_catalogue", "ratio", "numerator", "denominator", "scale"}),
-    "difference": ({"indicators"}, set()),
-    "band": ({"a", "b", "lower", "upper"}, set()),
-}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -69,89 +60,130 @@ def _codes(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_template(raw: Mapping[str, Any], n: int, seen: set[str], indicators: Mapping[str, Indicator] | None,
-                    source: str) -> RuleTemplate:
-    rid = raw.get("id")
-    label = repr(rid) if isinstance(rid, str) and rid else f"#{n}"
+class _TemplateFields:
+    """One raw template under validation: reads its fields and says which one is wrong."""
 
-    def fail(field_name: str, message: str) -> RuleConfigError:
-        return RuleConfigError(label, field_name, message, source=source)
+    def __init__(self, raw: Mapping[str, Any], label: str, indicators: Mapping[str, Indicator] | None,
+                 source: str) -> None:
+        self.raw, self.label, self.indicators, self.source = raw, label, indicators, source
+        self.enabled = raw.get("enabled", True)
 
-    if not isinstance(rid, str) or not _ID.match(rid):
-        raise fail("id", "required: lower-case letters, digits and underscores")
-    if rid in seen:
-        raise fail("id", "used twice")
-    kind = raw.get("kind")
-    if kind not in TEMPLATE_KINDS:
-        raise fail("kind", f"must be one of {', '.join(TEMPLATE_KINDS)}, got {kind!r}")
-    if not isinstance(raw.get("description"), str) or not raw["description"].strip():
-        raise fail("description", "required: a sentence a policy officer can read")
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise fail("enabled", "must be true or false")
-    required, optional = _FIELDS[kind]
-    for key in raw:
-        if key not in _COMMON | required | optional:
-            raise fail(key, f"unknown field for kind {kind!r}")
-    for key in sorted(required):
-        if key not in raw:
-            raise fail(key, f"required for kind {kind!r}")
-    params = {k: v for k, v in raw.items() if k not in _COMMON}
+    def fail(self, field_name: str, message: str) -> RuleConfigError:
+        return RuleConfigError(self.label, field_name, message, source=self.source)
 
-    def code(key: str, value: Any) -> str:
+    def code(self, key: str, value: Any) -> str:
         if not isinstance(value, str) or not value:
-            raise fail(key, "must be an indicator code (text)")
-        if indicators is not None and enabled and value not in indicators:
-            raise fail(key, f"unknown indicator {value!r} (not in indicators.toml)")
+            raise self.fail(key, "must be an indicator code (text)")
+        if self.indicators is not None and self.enabled and value not in self.indicators:
+            raise self.fail(key, f"unknown indicator {value!r} (not in indicators.toml)")
         return value
 
-    def code_list(key: str, value: Any, keywords: tuple[str, ...] = ()) -> None:
+    def code_list(self, key: str, value: Any, keywords: tuple[str, ...] = ()) -> None:
         if isinstance(value, str) and value in keywords:
             return
         if not isinstance(value, list) or not value:
             expected = " or ".join([repr(k) for k in keywords] + ["a non-empty list of indicator codes"])
-            raise fail(key, f"must be {expected}")
+            raise self.fail(key, f"must be {expected}")
         for v in value:
-            code(key, v)
+            self.code(key, v)
         if len(set(value)) != len(value):
-            raise fail(key, "lists an indicator twice")
+            raise self.fail(key, "lists an indicator twice")
 
-    def number(key: str, positive: bool = False) -> float:
-        v = raw[key]
+    def number(self, key: str, positive: bool = False) -> float:
+        v = self.raw[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (positive and v == 0):
-            raise fail(key, f"must be a {'positive' if positive else 'non-negative'} number")
+            raise self.fail(key, f"must be a {'positive' if positive else 'non-negative'} number")
         return float(v)
 
-    if kind == "sum":
-        code_list("parts", raw["parts"])
-        if code("total", raw["total"]) in raw["parts"]:
-            raise fail("parts", "the total cannot be one of its own parts")
-        if not isinstance(raw.get("exhaustive", True), bool):
-            raise fail("exhaustive", "must be true or false")
-    elif kind in ("members_sum", "difference"):
-        code_list("indicators", raw["indicators"], ("additive",) if kind == "members_sum" else ("all", "additive"))
-    elif kind == "ratio":
-        explicit = {"ratio", "numerator", "denominator", "scale"}
-        if "from_catalogue" in raw:
-            if raw["from_catalogue"] not in ("percent", "other", "all"):
-                raise fail("from_catalogue", "must be 'percent', 'other' or 'all'")
-            if extra := sorted(explicit & raw.keys()):
-                raise fail(extra[0], "not allowed together with from_catalogue")
-        else:
-            for key in sorted(explicit):
-                if key not in raw:
-                    raise fail(key, "required for an explicit ratio (or use from_catalogue)")
-            code("ratio", raw["ratio"])
-            code("numerator", raw["numerator"])
-            den = raw["denominator"]
-            code_list("denominator", _codes(den) if isinstance(den, (str, list)) else None)
-            number("scale", positive=True)
-    elif kind == "band":
-        if code("a", raw["a"]) == code("b", raw["b"]):
-            raise fail("b", "a band relates two different indicators")
-        if number("lower") > number("upper"):
-            raise fail("upper", "must be at least 'lower'")
-    return RuleTemplate(rid, kind, raw["description"].strip(), params, enabled)
+
+def _check_sum(f: _TemplateFields) -> None:
+    f.code_list("parts", f.raw["parts"])
+    if f.code("total", f.raw["total"]) in f.raw["parts"]:
+        raise f.fail("parts", "the total cannot be one of its own parts")
+    if not isinstance(f.raw.get("exhaustive", True), bool):
+        raise f.fail("exhaustive", "must be true or false")
+
+
+def _check_selection(*keywords: str) -> Callable[[_TemplateFields], None]:
+    """The check of an `indicators` field that takes a list of codes or one of `keywords`."""
+    def check(f: _TemplateFields) -> None:
+        f.code_list("indicators", f.raw["indicators"], keywords)
+    return check
+
+
+_EXPLICIT_RATIO = ("denominator", "numerator", "ratio", "scale")
+
+
+def _check_ratio(f: _TemplateFields) -> None:
+    raw = f.raw
+    if "from_catalogue" in raw:
+        if raw["from_catalogue"] not in ("percent", "other", "all"):
+            raise f.fail("from_catalogue", "must be 'percent', 'other' or 'all'")
+        if extra := sorted(set(_EXPLICIT_RATIO) & raw.keys()):
+            raise f.fail(extra[0], "not allowed together with from_catalogue")
+        return
+    for key in _EXPLICIT_RATIO:
+        if key not in raw:
+            raise f.fail(key, "required for an explicit ratio (or use from_catalogue)")
+    f.code("ratio", raw["ratio"])
+    f.code("numerator", raw["numerator"])
+    den = raw["denominator"]
+    f.code_list("denominator", _codes(den) if isinstance(den, (str, list)) else None)
+    f.number("scale", positive=True)
+
+
+def _check_band(f: _TemplateFields) -> None:
+    if f.code("a", f.raw["a"]) == f.code("b", f.raw["b"]):
+        raise f.fail("b", "a band relates two different indicators")
+    if f.number("lower") > f.number("upper"):
+        raise f.fail("upper", "must be at least 'lower'")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    required: frozenset[str]
+    optional: frozenset[str]
+    check: Callable[[_TemplateFields], None]
+
+
+_KINDS: dict[str, _Kind] = {  # kind -> its fields and the check of their values
+    "sum": _Kind(frozenset({"total", "parts"}), frozenset({"exhaustive"}), _check_sum),
+    "members_sum": _Kind(frozenset({"indicators"}), frozenset(), _check_selection("additive")),
+    "ratio": _Kind(frozenset(), frozenset({"from_catalogue", *_EXPLICIT_RATIO}), _check_ratio),
+    "difference": _Kind(frozenset({"indicators"}), frozenset(), _check_selection("all", "additive")),
+    "band": _Kind(frozenset({"a", "b", "lower", "upper"}), frozenset(), _check_band),
+}
+TEMPLATE_KINDS = tuple(_KINDS)
+_COMMON = {"id", "kind", "description", "enabled"}
+_COMMON_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any], set[str]], str | None]], ...] = (
+    ("id", lambda raw, seen: None if isinstance(raw.get("id"), str) and _ID.match(raw["id"])
+     else "required: lower-case letters, digits and underscores"),
+    ("id", lambda raw, seen: "used twice" if raw["id"] in seen else None),
+    ("kind", lambda raw, seen: None if raw.get("kind") in TEMPLATE_KINDS  # a tuple: an unhashable kind is refused too
+     else f"must be one of {', '.join(TEMPLATE_KINDS)}, got {raw.get('kind')!r}"),
+    ("description", lambda raw, seen: None if isinstance(raw.get("description"), str) and raw["description"].strip()
+     else "required: a sentence a policy officer can read"),
+    ("enabled", lambda raw, seen: None if isinstance(raw.get("enabled", True), bool) else "must be true or false"),
+)
+
+
+def _check_template(raw: Mapping[str, Any], n: int, seen: set[str], indicators: Mapping[str, Indicator] | None,
+                    source: str) -> RuleTemplate:
+    rid = raw.get("id")
+    f = _TemplateFields(raw, repr(rid) if isinstance(rid, str) and rid else f"#{n}", indicators, source)
+    for key, check in _COMMON_CHECKS:
+        if (msg := check(raw, seen)) is not None:
+            raise f.fail(key, msg)
+    kind = _KINDS[raw["kind"]]
+    for key in raw:
+        if key not in _COMMON | kind.required | kind.optional:
+            raise f.fail(key, f"unknown field for kind {raw['kind']!r}")
+    for key in sorted(kind.required):
+        if key not in raw:
+            raise f.fail(key, f"required for kind {raw['kind']!r}")
+    kind.check(f)
+    params = {k: v for k, v in raw.items() if k not in _COMMON}
+    return RuleTemplate(raw["id"], raw["kind"], raw["description"].strip(), params, f.enabled)
 
 
 def parse_rules(data: Mapping[str, Any], *, indicators: Mapping[str, Indicator] | None = None,
@@ -237,6 +269,80 @@ def _prune(candidates: Iterable[Rule], claimed: set[Quantity]) -> list[Rule]:
     return sorted(constraints + bands, key=lambda r: r.rule_id)
 
 
+@dataclass(frozen=True)
+class _Grounding:
+    """Where templates are grounded: the claimed (region, year) pairs and changes, in a fixed order."""
+
+    pairs: list[tuple[str, str]]
+    changes: list[tuple[Quantity, str, str, str]]  # (change quantity, indicator, base year, end year)
+    indicators: Mapping[str, Indicator]
+
+    @classmethod
+    def of(cls, claimed: Iterable[Quantity], indicators: Mapping[str, Indicator]) -> _Grounding:
+        pairs: set[tuple[str, str]] = set()
+        changes: list[tuple[Quantity, str, str, str]] = []
+        for q in claimed:
+            if (ch := parse_change(q)) is not None:
+                changes.append((q, *ch))
+                pairs |= {(q.region, ch[1]), (q.region, ch[2])}
+            elif is_year(q.period):
+                pairs.add((q.region, q.period))
+        return cls(sorted(pairs), sorted(changes), indicators)
+
+
+def _rule(t: RuleTemplate, rule_id: str, kind: str, target: Quantity, inputs: tuple[Quantity, ...], *,
+          scale: float = 1.0, band: tuple[float, float] | None = None, params: dict[str, str] | None = None) -> Rule:
+    return Rule(rule_id=rule_id, kind=kind, description=t.description, target=target, inputs=inputs,
+                scale=scale, band=band, params={"template": t.id, **(params or {})})
+
+
+def _ground_sum(t: RuleTemplate, g: _Grounding) -> Iterator[Rule]:
+    p = t.params
+    exhaustive = {"exhaustive": "true" if p.get("exhaustive", True) else "false"}
+    for r, y in g.pairs:
+        yield _rule(t, f"{t.id}[{r},{y}]", "sum", Quantity(p["total"], r, y),
+                    tuple(Quantity(x, r, y) for x in p["parts"]), params=exhaustive)
+
+
+def _ground_ratio(t: RuleTemplate, g: _Grounding) -> Iterator[Rule]:
+    for ratio, num, den, scale in _ratio_specs(t, g.indicators):
+        for r, y in g.pairs:
+            yield _rule(t, f"{t.id}:{ratio}[{r},{y}]", "ratio", Quantity(ratio, r, y),
+                        (Quantity(num, r, y), *(Quantity(d, r, y) for d in den)), scale=scale)
+
+
+def _ground_difference(t: RuleTemplate, g: _Grounding) -> Iterator[Rule]:
+    allowed = _allowed(t.params["indicators"], g.indicators)
+    for q, ind, base, end in g.changes:
+        if allowed is None or ind in allowed:
+            yield _rule(t, f"{t.id}:{ind}[{q.region},{q.period}]", "difference", q,
+                        (Quantity(ind, q.region, end), Quantity(ind, q.region, base)))
+
+
+def _ground_band(t: RuleTemplate, g: _Grounding) -> Iterator[Rule]:
+    p = t.params
+    for r, y in g.pairs:
+        yield _rule(t, f"{t.id}[{r},{y}]", "band", Quantity(p["a"], r, y), (Quantity(p["b"], r, y),),
+                    band=(float(p["lower"]), float(p["upper"])))
+
+
+_GROUND: dict[str, Callable[[RuleTemplate, _Grounding], Iterator[Rule]]] = {
+    "sum": _ground_sum, "ratio": _ground_ratio, "difference": _ground_difference, "band": _ground_band}
+
+
+def _ground_members_sum(t: RuleTemplate, known: set[Quantity], memberships: Mapping[str, Sequence[str]],
+                        indicators: Mapping[str, Indicator]) -> Iterator[Rule]:
+    """A custom region's total = the sum of its members, for every indicator and year known in the group."""
+    allowed = _allowed(t.params["indicators"], indicators)
+    for region, members in sorted(memberships.items()):
+        group = {region, *members}
+        used = {(q.indicator, q.period) for q in known if q.region in group and is_year(q.period)}
+        for ind, y in sorted(used):
+            if allowed is None or ind in allowed:
+                yield _rule(t, f"{t.id}:{ind}[{region},{y}]", "sum", Quantity(ind, region, y),
+                            tuple(Quantity(ind, m, y) for m in members), params={"exhaustive": "true"})
+
+
 def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *,
                 indicators: Mapping[str, Indicator],
                 memberships: Mapping[str, Sequence[str]] | None = None) -> list[Rule]:
@@ -246,58 +352,13 @@ def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *
     Claims with an unknown period ("unknown") or an unmapped indicator get no rules.
     """
     claimed = set(quantities)
-    memberships = memberships or {}
-    pairs: set[tuple[str, str]] = set()
-    changes: list[tuple[Quantity, str, str, str]] = []
-    for q in claimed:
-        if (ch := parse_change(q)) is not None:
-            changes.append((q, *ch))
-            pairs |= {(q.region, ch[1]), (q.region, ch[2])}
-        elif is_year(q.period):
-            pairs.add((q.region, q.period))
-    pairs_sorted = sorted(pairs)
+    grounding = _Grounding.of(claimed, indicators)
     enabled = [t for t in rules if t.enabled]
-    out: list[Rule] = []
-
-    def add(t: RuleTemplate, rule_id: str, kind: str, target: Quantity, inputs: tuple[Quantity, ...], *,
-            scale: float = 1.0, band: tuple[float, float] | None = None, params: dict[str, str] | None = None) -> None:
-        out.append(Rule(rule_id=rule_id, kind=kind, description=t.description, target=target, inputs=inputs,
-                        scale=scale, band=band, params={"template": t.id, **(params or {})}))
-
-    for t in enabled:
-        p = t.params
-        if t.kind == "sum":
-            for r, y in pairs_sorted:
-                add(t, f"{t.id}[{r},{y}]", "sum", Quantity(p["total"], r, y),
-                    tuple(Quantity(x, r, y) for x in p["parts"]),
-                    params={"exhaustive": "true" if p.get("exhaustive", True) else "false"})
-        elif t.kind == "ratio":
-            for ratio, num, den, scale in _ratio_specs(t, indicators):
-                for r, y in pairs_sorted:
-                    add(t, f"{t.id}:{ratio}[{r},{y}]", "ratio", Quantity(ratio, r, y),
-                        (Quantity(num, r, y), *(Quantity(d, r, y) for d in den)), scale=scale)
-        elif t.kind == "difference":
-            allowed = _allowed(p["indicators"], indicators)
-            for q, ind, base, end in sorted(changes):
-                if allowed is None or ind in allowed:
-                    add(t, f"{t.id}:{ind}[{q.region},{q.period}]", "difference", q,
-                        (Quantity(ind, q.region, end), Quantity(ind, q.region, base)))
-        elif t.kind == "band":
-            for r, y in pairs_sorted:
-                add(t, f"{t.id}[{r},{y}]", "band", Quantity(p["a"], r, y), (Quantity(p["b"], r, y),),
-                    band=(float(p["lower"]), float(p["upper"])))
-
+    out = [rule for t in enabled if t.kind in _GROUND for rule in _GROUND[t.kind](t, grounding)]
     # members_sum last: it applies to indicators claimed or introduced by the instances above.
     known = claimed | {q for rule in out for q in (rule.target, *rule.inputs)}
     for t in (t for t in enabled if t.kind == "members_sum"):
-        allowed = _allowed(t.params["indicators"], indicators)
-        for region, members in sorted(memberships.items()):
-            group = {region, *members}
-            used = {(q.indicator, q.period) for q in known if q.region in group and is_year(q.period)}
-            for ind, y in sorted(used):
-                if allowed is None or ind in allowed:
-                    add(t, f"{t.id}:{ind}[{region},{y}]", "sum", Quantity(ind, region, y),
-                        tuple(Quantity(ind, m, y) for m in members), params={"exhaustive": "true"})
+        out += _ground_members_sum(t, known, memberships or {}, indicators)
     return _prune(out, claimed)
 
 

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from regiostat.regions.boundaries import WEIGHTS
+from regiostat.regions.harmonisation import WEIGHTS
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 

@@ -1,0 +1,65 @@
+"""What a reconciliation returns: conflicts, rejections, decisions, verdicts (plain frozen records)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from regiostat.reconcile.intervals import Interval
+from regiostat.reconcile.model import Claim, Quantity
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A minimal set of claims that cannot all be true. `implied[c]` is the interval the other claims
+    of the set allow for c's quantity, `gaps[c]` how far c's own interval lies from it (in the unit
+    of c's indicator); `quantity`/`gap` is the headline: where most claims meet, else the claim dropped."""
+
+    claim_ids: tuple[str, ...]
+    rule_ids: tuple[str, ...]
+    quantity: Quantity
+    gap: float
+    causes: tuple[str, ...]
+    implied: Mapping[str, Interval] = field(default_factory=dict, compare=False)
+    gaps: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    claim: Claim
+    reason: str  # Dutch, names the figures that exclude the claim
+    conflicts: tuple[Conflict, ...]  # the conflicts that force the rejection (their other claims are kept)
+
+
+@dataclass(frozen=True)
+class Decision:
+    quantity: Quantity
+    value: float | None  # inside `interval`; None when every claim on the quantity was rejected
+    interval: Interval  # what all kept claims together allow
+    chosen: Claim | None
+    kept: tuple[Claim, ...]
+    rejected: tuple[Rejection, ...]
+    causes: tuple[str, ...]
+    sentence: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    verdict: str  # "supported" | "contradicted" | "unverifiable"
+    interval: Interval  # what the evidence allows for the claim's quantity
+    by_claims: tuple[str, ...] = ()  # supporting data, or the claims that contradict it
+    by_rules: tuple[str, ...] = ()
+    gap: float = 0.0
+    missing: tuple[Quantity, ...] = ()
+    warnings: tuple[str, ...] = ()
+    sentence: str = ""
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    intervals: dict[Quantity, Interval]
+    conflicts: list[Conflict]
+    decisions: list[Decision]
+    complete: bool  # False if conflict enumeration hit the node budget somewhere

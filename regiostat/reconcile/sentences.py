@@ -1,0 +1,186 @@
+"""The Dutch sentences of a reconciliation: why a value is held, why a figure falls, what a verdict rests on.
+
+Only wording lives here; every number shown is computed by the engine. Figures are written the Dutch
+way ("18.349", "15,6%"), intervals with an en dash ("18.300–18.400"), and a hedged figure keeps its
+hedge word ("ruim 118.000"). Source kinds are named through one mapping, SOURCE_KIND_NL, which a
+caller extends for its own sources (``kind_labels=``) instead of editing this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from regiostat.reconcile.causes import pair_cause
+from regiostat.reconcile.intervals import INF, Interval
+from regiostat.reconcile.model import CHANGE_PREFIX, Claim, Quantity, Rule
+from regiostat.reconcile.precision import hedge_word
+from regiostat.reconcile.priority import priority, tier
+from regiostat.reconcile.results import Conflict, Rejection
+
+CAUSE_NL = {"rounding": "afronding", "definition": "definitieverschil", "reference_date": "andere peildatum",
+            "revision": "revisie", "boundary": "gewijzigde gebiedsindeling", "transcription": "transcriptiefout"}
+SOURCE_KIND_NL = {"cbs_table": "CBS-tabel", "lisa_file": "LISA-bestand", "document": "document",
+                  "derived": "afgeleid cijfer"}
+
+
+def decimals(x: float) -> int:
+    """The number of decimals `x` is written with (at most 6)."""
+    return next((d for d in range(7) if abs(round(x, d) - x) <= 1e-9 * max(1.0, abs(x))), 6)
+
+
+def nl(x: float, d: int) -> str:
+    """`x` with `d` decimals the Dutch way: "." groups thousands, "," marks decimals; no "-0"."""
+    s = f"{abs(x):,.{d}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return ("-" if x < 0 and round(abs(x), d) else "") + s
+
+
+def join(items: Sequence[str]) -> str:
+    """"a", "a en b", "a, b en c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
+
+
+class DutchText:
+    """Renders figures, intervals and claims in Dutch for one claim set."""
+
+    def __init__(self, rules: Sequence[Rule], labels: Mapping[str, str] | None = None,
+                 kind_labels: Mapping[str, str] | None = None) -> None:
+        self.labels = dict(labels or {})
+        self.kinds = {**SOURCE_KIND_NL, **(kind_labels or {})}
+        self.percent = {r.target for r in rules if r.kind == "ratio" and r.scale == 100}
+
+    def label(self, code: str) -> str:
+        if code in self.labels:
+            return self.labels[code]
+        if code.startswith(CHANGE_PREFIX):
+            return f"verandering {self.label(code.removeprefix(CHANGE_PREFIX))}"
+        return code
+
+    def kind(self, source_kind: str) -> str:
+        return self.kinds.get(source_kind, source_kind)
+
+    def quantity(self, q: Quantity) -> str:
+        return f"{self.label(q.indicator)} {self.label(q.region)} {q.period.replace('/', '–')}"
+
+    def number(self, x: float, q: Quantity, d: int | None = None) -> str:
+        return nl(x, decimals(x) if d is None else d) + ("%" if q in self.percent else "")
+
+    def interval(self, iv: Interval, q: Quantity, d: int) -> str:
+        f = 10 ** d
+        lo = math.floor(iv[0] * f + 1e-6) / f if math.isfinite(iv[0]) else -INF
+        hi = math.ceil(iv[1] * f - 1e-6) / f if math.isfinite(iv[1]) else INF
+        if lo == -INF and hi == INF:
+            return "elke waarde"
+        if lo == -INF:
+            return f"ten hoogste {self.number(hi, q, d)}"
+        if hi == INF:
+            return f"ten minste {self.number(lo, q, d)}"
+        if lo == hi:
+            return self.number(lo, q, d)
+        return f"{nl(lo, d)}–{self.number(hi, q, d)}"
+
+    def figure(self, c: Claim) -> str:
+        hedge = hedge_word(c.precision or "")
+        return (f"{hedge} " if hedge else "") + self.number(c.value, c.quantity)
+
+    def ref(self, c: Claim) -> str:
+        return f"{self.figure(c)} ({self.label(c.quantity.indicator)} {c.quantity.period.replace('/', '–')})"
+
+    def source(self, c: Claim) -> str:
+        extra = ", ".join(x for x in (c.status, f"versie {c.vintage}" if c.vintage else None) if x)
+        return f"{self.kind(c.source_kind)} {c.source}" + (f", {extra}" if extra else "")
+
+
+def _why_lower(c: Claim, others: Sequence[Claim], text: DutchText) -> str:
+    """Why c gives way to the strongest other claim, when a priority (not only consistency) decides."""
+    top = max(others, key=priority)
+    (ka, sa, va), (kc, sc, vc) = tier(top), tier(c)
+    if ka > kc:
+        return f" ({text.kind(top.source_kind)} gaat voor {text.kind(c.source_kind)})"
+    if ka == kc and sa > sc:
+        return f" ({top.status} gaat voor {c.status or 'een cijfer zonder status'})"
+    if ka == kc and sa == sc and va > vc:
+        return f" (versie {top.vintage} gaat voor {c.vintage or 'een ongedateerde versie'})"
+    return ""
+
+
+def _clash(c: Claim, o: Claim, text: DutchText) -> str:
+    """Why c and o, two claims on one quantity, cannot both hold."""
+    cause = pair_cause(c, o)
+    if cause == "transcription":
+        where = "hetzelfde document" if c.source_kind == "document" else "dezelfde bron"
+        return f"{text.figure(c)} en {text.figure(o)} staan beide in {where} (transcriptiefout)"
+    if cause == "revision":
+        return f"{text.source(c)} geeft {text.figure(c)}, {text.source(o)} geeft {text.figure(o)} (revisie)"
+    return f"{text.figure(o)} ({text.source(o)}) sluit {text.figure(c)} uit ({CAUSE_NL[cause]})"
+
+
+def rejection_reason(c: Claim, conflicts: Sequence[Conflict], by_id: Mapping[str, Claim], text: DutchText) -> str:
+    """Names the figures that exclude c: every two-claim clash on its quantity, and the smallest set of
+    figures that excludes it through the rules (the widest gap among equals); the count of the rest."""
+    pairs = [m for m in conflicts if len(m.claim_ids) == 2 and len({by_id[i].quantity for i in m.claim_ids}) == 1]
+    chains = sorted((m for m in conflicts if m not in pairs), key=lambda m: (len(m.claim_ids), -m.gaps[c.claim_id]))
+    parts, others_all = [], []
+    for m in chains[:1] + pairs:
+        others = [by_id[i] for i in m.claim_ids if i != c.claim_id]
+        others_all += others
+        if len(others) == 1 and others[0].quantity == c.quantity:
+            parts.append(_clash(c, others[0], text))
+        else:
+            verb = "laat" if len(others) == 1 else "laten"
+            iv = text.interval(m.implied[c.claim_id], c.quantity, decimals(c.value))
+            parts.append(f"{join([text.ref(o) for o in others])} {verb} {iv} toe, wat {text.figure(c)} uitsluit")
+    if len(chains) > 1:
+        parts[0] += f" (en {len(chains) - 1} andere combinatie{'s' if len(chains) > 2 else ''} van cijfers)"
+    why = _why_lower(c, others_all, text) if others_all else ""
+    return f"{text.figure(c)} valt af{why}: " + "; ".join(parts)
+
+
+def decision_sentence(q: Quantity, value: float | None, iv: Interval, chosen: Claim | None, kept: Sequence[Claim],
+                      rejections: Sequence[Rejection], warnings: Sequence[str], text: DutchText) -> str:
+    """"Voor <quantity> houden we <value> aan: <why the others go>." in Dutch, numbers computed."""
+    d = decimals(chosen.value) if chosen else max((decimals(r.claim.value) for r in rejections), default=0)
+    head = f"Voor {text.quantity(q)}"
+    if chosen is None:
+        out = f"{head} houden we geen waarde aan"
+    elif value == chosen.value:
+        out = f"{head} houden we {text.number(chosen.value, q)} aan"
+    else:  # the stated figure is a rounding; its interval only partly overlaps what the others allow
+        shown = text.interval(iv, q, d + 1 if iv[1] - iv[0] < 10 ** -d else d)
+        out = (f"{head} houden we {text.number(value, q)} aan ({text.figure(chosen)} in de bron; binnen de "
+               f"afronding daarvan laten de overige cijfers alleen {shown} toe)")
+    details = [r.reason for r in rejections]
+    details += [f"{text.figure(o)} ({text.source(o)}) past er ook bij ({CAUSE_NL[pair_cause(chosen, o)]})"
+                for o in kept[1:] if chosen and o.value != chosen.value]
+    if chosen is None:
+        details.append(f"de overige cijfers laten {text.interval(iv, q, d)} toe")
+    out += (": " + "; ".join(details) if details else "") + "."
+    return out + "".join(f" Let op: {w}." for w in warnings)
+
+
+def band_warning(rule: Rule, band: tuple[float, float], ratio: Interval, text: DutchText) -> str:
+    """A band rule's ratio outside its band: a definition difference to look into, never a rejection."""
+    a, b = rule.target, rule.inputs[0]
+    low, high = band
+    shown = nl(ratio[0], 2) if ratio[0] == ratio[1] else f"{nl(ratio[0], 2)}–{nl(ratio[1], 2)}"
+    return (f"{text.label(a.indicator)} is {shown} keer {text.label(b.indicator)} "
+            f"({text.label(a.region)} {a.period}), buiten de band {nl(low, 2)}–{nl(high, 2)} van {rule.rule_id}: "
+            f"een definitieverschil om uit te zoeken, geen reden om een cijfer te verwerpen")
+
+
+def contradicted_by_rejection(c: Claim, reason: str, text: DutchText) -> str:
+    """A rejected document claim: the rejection's reason, said of the claim."""
+    return f"{text.ref(c)} wordt tegengesproken en valt af{reason.partition(' valt af')[2]}."
+
+
+def contradicted_by_data(c: Claim, shown: str, text: DutchText) -> str:
+    return f"{text.ref(c)} wordt tegengesproken: de gegevens laten {shown} toe."
+
+
+def supported(c: Claim, shown: str, text: DutchText) -> str:
+    return f"{text.ref(c)} klopt met de gegevens, die {shown} toelaten."
+
+
+def unverifiable(c: Claim, missing: Sequence[Quantity], text: DutchText) -> str:
+    return (f"{text.ref(c)} is niet te controleren: er zijn geen gegevens over "
+            f"{join([text.quantity(x) for x in missing])}.")
