@@ -43,3 +43,24 @@ def test_a_transfer_moves_the_stated_weight_out_of_the_givers_total_before_the_c
     assert _transfer_shares("GM0001", parcels, [0.0], when, {}) == [0.0]  # nothing moves: no total needed
     with pytest.raises(ValueError, match=r"giver_totals lacks \('GM0001', 2018\)"):
         _transfer_shares("GM0001", parcels, [100.0], when, {})
+
+
+def test_two_municipalities_giving_to_each_other_on_one_day_move_only_what_they_held_before_it():
+    """Mutual transfers on one date (GM0203<->GM0267 in 2014, GM0753<->GM0772 in 2022 in the real code list):
+    each moves a share of its own pre-change value, whatever order the changes are listed in."""
+    from regiostat.regions.boundaries import CHANGE_SCHEMA
+    from regiostat.regions.harmonisation import harmonise
+
+    def change(giver: str, receiver: str, inhabitants: int) -> dict:
+        return dict(date=date(2022, 1, 1), from_code=giver, from_name=None, to_code=receiver, to_name=None,
+                    kind="transfer", hectares=1.0, dwellings=None, inhabitants=inhabitants, described_at=None,
+                    text=None, n_sources=1)
+
+    rows = [change("GM0001", "GM0002", 100), change("GM0002", "GM0001", 300)]
+    frame = pl.DataFrame({"region_code": ["GM0001", "GM0002"], "year": [2021, 2021], "value": [1000.0, 3000.0]})
+    results = [harmonise(frame, pl.DataFrame(order, schema=CHANGE_SCHEMA), target_year=2022)
+               for order in (rows, rows[::-1])]
+    for out in results:
+        values = dict(zip(out["region_code"], out["value"], strict=True))
+        assert values == pytest.approx({"GM0001": 1000 - 100 + 300, "GM0002": 3000 - 300 + 100})
+    assert results[0].equals(results[1])

@@ -156,9 +156,13 @@ def _transfer_shares(giver: str, parcels: dict[str, list], w: list[float], when:
 
 
 def _apply_day(state: State, day: pl.DataFrame, when: date, weight: str, totals: Totals | None) -> None:
-    """Move parcels for all changes of one date, with shares computed on the pre-change map."""
+    """Move parcels for all changes of one date, with shares computed on the pre-change map.
+
+    Every giver's parcels are taken off before any arrive, so two municipalities that give to each other on
+    the same day move only what they held before it, whatever order the changes are listed in.
+    """
     moves: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    for (giver,), events in day.group_by("from_code"):
+    for (giver,), events in day.sort("from_code", "to_code").group_by("from_code", maintain_order=True):
         parcels = state.get(giver)
         if not parcels:
             continue
@@ -168,18 +172,22 @@ def _apply_day(state: State, day: pl.DataFrame, when: date, weight: str, totals:
         for receiver, kind, share in zip(events["to_code"], events["kind"], shares, strict=True):
             if share > 0:
                 moves[giver].append((receiver, share, METHOD_OF_KIND[kind]))
+    taken = {giver: state.pop(giver) for giver in moves}
     for giver, targets in moves.items():
-        parcels = state.pop(giver)
         kept = 1.0 - sum(share for _, share, _ in targets)
         if kept > 1e-12:
-            state[giver] = {s: [a * kept, f * kept, m | {"transfer_weighted"}] for s, (a, f, m) in parcels.items()}
+            _add_parcels(state.setdefault(giver, {}), taken[giver], kept, "transfer_weighted")
         for receiver, share, method in targets:
-            into = state.setdefault(receiver, {})
-            for source, (amount, fraction, methods) in parcels.items():
-                slot = into.setdefault(source, [0.0, 0.0, set()])
-                slot[0] += amount * share
-                slot[1] += fraction * share
-                slot[2] |= methods | {method}
+            _add_parcels(state.setdefault(receiver, {}), taken[giver], share, method)
+
+
+def _add_parcels(into: dict[str, list], parcels: dict[str, list], share: float, method: str) -> None:
+    """Add ``share`` of every parcel to a code's holdings, remembering how it got there."""
+    for source, (amount, fraction, methods) in parcels.items():
+        slot = into.setdefault(source, [0.0, 0.0, set()])
+        slot[0] += amount * share
+        slot[1] += fraction * share
+        slot[2] |= methods | {method}
 
 
 def harmonise_ratio(numerator_frame: pl.DataFrame, denominator_frame: pl.DataFrame, changes: pl.DataFrame,
