@@ -19,12 +19,10 @@ from pipelines.resources import BuildLock, RegiostatSettings
 from regiostat import warehouse
 from regiostat.indicators.values import LISA_SCHEMA
 from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
-from regiostat.sources.lisa.export import (
-    LisaFileError,
-    land_lisa_file,
-    municipality_lookup_from_codes,
-    read_lisa_export,
-)
+from regiostat.sources.lisa.errors import LisaFileError
+from regiostat.sources.lisa.landing import land_lisa_file
+from regiostat.sources.lisa.names import municipality_lookup_from_codes
+from regiostat.sources.lisa.reader import read_lisa_export
 from schemas.staging import LisaObservations
 
 LISA_LANDING = dg.AssetKey(["landing", "lisa_exports"])
