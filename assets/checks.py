@@ -25,3 +25,8 @@ def preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:
     header = "| " + " | ".join(head.columns) + " |\n|" + "---|" * len(head.columns) + "\n"
     body = "".join("| " + " | ".join("" if v is None else str(v) for v in r) + " |\n" for r in head.iter_rows())
     return dg.MetadataValue.md(header + body)
+
+
+def json_metadata(report: dict[str, object]) -> dict[str, object]:
+    """A library's plain report as run metadata: lists and dicts shown as JSON."""
+    return {k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v for k, v in report.items()}

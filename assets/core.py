@@ -8,10 +8,10 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.staging import STAGED
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.model import core
-from regiostat.sources.cbs.catalog import load_catalog
+from regiostat.sources import registry
 from schemas import core as schemas
 
 FACT = dg.AssetKey(["core", "fact_observation"])
@@ -19,7 +19,7 @@ FACT = dg.AssetKey(["core", "fact_observation"])
 
 def _inputs(con, settings: RegiostatSettings) -> dict[str, object]:
     return {
-        "titles": {s.id: s.title for s in load_catalog(settings.paths.tables_toml)},
+        "feeds": {t: f for s in registry.sources() for f in s.feeds(settings.paths) for t in f.table_ids},
         "staged": warehouse.read_table(con, "staging.observations"),
         "codes": warehouse.read_table(con, "raw.dimension_codes"),
         "measures": warehouse.read_table(con, "raw.measures"),
@@ -42,8 +42,10 @@ _BUILDERS: dict[str, tuple[Callable[[dict], pl.DataFrame], object, str]] = {
                    "SBI 2008 sector codes with their CBS titles and section letters."),
     "dim_dimension_code": (lambda i: core.dim_dimension_code(i["codes"], i["fetches"]), None,
                            "Titles of the codes of every other dimension (Geslacht, Leeftijd, Bedrijfsgrootte...)."),
-    "dim_source_table": (lambda i: core.dim_source_table(i["fetches"], i["titles"]),
-                         None, "Source CBS tables: title, number of fetches, latest vintage, version, licence."),
+    "dim_source_table": (lambda i: core.dim_source_table(i["fetches"], {t: f.title for t, f in i["feeds"].items()},
+                                                         {t: f.licence for t, f in i["feeds"].items()}),
+                         None, "Source tables of every source (CBS tables, LISA exports, municipality lists): title, "
+                               "number of fetches, latest vintage, version, licence."),
     "fact_observation": (lambda i: core.fact_observation(i["staged"]), schemas.FactObservation,
                          "One row per table, measure, region, period and dimension codes: the latest vintage, "
                          "with value, published value, unit, status, value attribute and provenance."),
@@ -57,7 +59,7 @@ def _core_asset(name: str) -> list:
                        else [])
 
     @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
-    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             frame = build(_inputs(con, settings))
             rows = warehouse.replace_rows(con, f"core.{name}", frame)

@@ -6,8 +6,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import preview
 from assets.core import FACT
-from assets.lisa import LISA_STAGED, lisa_frame
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.indicators.catalogue import load_indicators
 from regiostat.indicators.values import indicator_values
@@ -17,7 +16,7 @@ from regiostat.regions.harmonisation import harmonise_indicators
 HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
 
 
-@dg.asset(key=HARMONISED, deps=[FACT, LISA_STAGED, dg.AssetKey(["core", "boundary_change"]),
+@dg.asset(key=HARMONISED, deps=[FACT, dg.AssetKey(["core", "boundary_change"]),
                                 dg.AssetKey(["core", "dim_period"])],
           group_name="marts", kinds={"duckdb", "polars"},
           description="Additive municipal indicators on the municipal map of each boundary year in "
@@ -25,12 +24,12 @@ HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
                       "transfer_weighted, renamed) and weight; marts.municipal_series_contributions lists what each "
                       "old municipality contributed.")
 def municipal_series_harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
-                                duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+                                duckdb: DuckDBResource) -> dg.MaterializeResult:
     indicators = load_indicators(settings.paths.indicators_toml)
     config = load_region_config(settings.paths.regions_toml)
     additive = [c for c, i in indicators.items() if i.aggregation == "sum"]
     with duckdb.get_connection() as con:
-        published = indicator_values(indicators, warehouse.facts_with_year(con), lisa_frame(con))
+        published = indicator_values(indicators, warehouse.facts_with_year(con))
         changes = warehouse.read_table(con, "core.boundary_change")
         series, parts, skipped = harmonise_indicators(published, changes, additive=additive,
                                                       boundary_years=config.boundary_years, weight=config.weight)

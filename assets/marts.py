@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.core import CORE_KEYS
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.paths import ProjectPaths
 from schemas.core import JobsMart
@@ -26,7 +26,7 @@ def _mart(name: str, marts_dir: Path) -> list:
     @dg.asset(key=key, deps=CORE_KEYS, group_name="marts", kinds={"duckdb", "sql"},
               description=_first_comment(marts_dir / f"{name}.sql"),
               metadata={"sql_file": f"warehouse/marts/{name}.sql"})
-    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             rows = warehouse.build_mart(con, name, settings.paths.marts_dir)
             head = con.sql(f"SELECT * FROM marts.{warehouse.quote_ident(name)} LIMIT 10").pl()

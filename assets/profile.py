@@ -6,9 +6,8 @@ from dagster_duckdb import DuckDBResource
 
 from assets.checks import pandera_check, preview
 from assets.core import FACT
-from assets.lisa import LISA_STAGED, lisa_frame
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.indicators.catalogue import load_indicators
 from regiostat.indicators.values import indicator_values
@@ -34,18 +33,17 @@ def municipalities_by_year(con, years: list[int]) -> pl.DataFrame:
         con.unregister("_years")
 
 
-@dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, LISA_STAGED,
+@dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR,
                              dg.AssetKey(["core", "dim_period"]), dg.AssetKey(["core", "dim_region"])],
           group_name="marts", kinds={"duckdb", "polars"},
           description="Long profile: region x year x indicator, for municipalities, COROP regions, provinces, "
                       "landsdelen, the country and custom regions. method says whether the value is published, "
                       "a sum of members or a ratio of sums; coverage says how many members had data. Also builds "
                       "the view marts.regional_profile_wide.")
-def regional_profile(settings: RegiostatSettings, duckdb: DuckDBResource,
-                     build_lock: BuildLock) -> dg.MaterializeResult:
+def regional_profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     indicators = load_indicators(settings.paths.indicators_toml)
     with duckdb.get_connection() as con:
-        published = indicator_values(indicators, warehouse.facts_with_year(con), lisa_frame(con))
+        published = indicator_values(indicators, warehouse.facts_with_year(con))
         years = published["year"].unique().sort().to_list()
         hierarchy = hierarchy_members(warehouse.read_table(con, "core.region_parent"),
                                       municipalities_by_year(con, years))

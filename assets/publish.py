@@ -11,7 +11,7 @@ from assets.harmonised import HARMONISED
 from assets.profile import PROFILE
 from assets.reconcile import RECONCILIATION
 from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.publish import release as publish
 
@@ -27,7 +27,7 @@ def published_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
               description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                           "after every upstream blocking check passed; replaced atomically, old versions kept.")
     def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
-                           duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+                           duckdb: DuckDBResource) -> dg.MaterializeResult:
         return _publish(context, settings, duckdb)
 
     return regional_warehouse

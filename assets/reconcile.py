@@ -6,8 +6,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import preview
-from assets.lisa import LISA_STAGED, lisa_frame
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.indicators.catalogue import load_indicators
 from regiostat.reconcile import engine
@@ -21,7 +20,7 @@ RECONCILIATION = dg.AssetKey(["reconcile", "reconciliation"])
 SECTION_RULES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
 
 
-@dg.asset(key=RECONCILIATION, deps=[dg.AssetKey(["staging", "observations"]), LISA_STAGED,
+@dg.asset(key=RECONCILIATION, deps=[dg.AssetKey(["staging", "observations"]),
                                     dg.AssetKey(["core", "dim_region"]), dg.AssetKey(["core", "dim_period"]),
                                     dg.AssetKey(["core", "custom_region"])],
           group_name="reconcile", kinds={"duckdb", "python"},
@@ -29,8 +28,8 @@ SECTION_RULES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_
                       "claim with its precision interval; the rules of config/rules.toml; the minimal conflicts; a "
                       "decided value per quantity with a sentence saying why; a verdict per published claim; and "
                       "violations inside one source beyond rounding (reconcile.* tables).")
-def reconciliation(context: dg.AssetExecutionContext, settings: RegiostatSettings, duckdb: DuckDBResource,
-                   build_lock: BuildLock) -> dg.MaterializeResult:
+def reconciliation(context: dg.AssetExecutionContext, settings: RegiostatSettings,
+                   duckdb: DuckDBResource) -> dg.MaterializeResult:
     paths = settings.paths
     indicators = load_indicators(paths.indicators_toml)
     regions = load_region_config(paths.regions_toml).regions
@@ -45,7 +44,7 @@ def reconciliation(context: dg.AssetExecutionContext, settings: RegiostatSetting
             templates = load_rules(paths.rules_toml, indicators=indicators)
         except (ClaimsFileError, RuleConfigError) as exc:
             raise dg.Failure(str(exc)) from exc
-        observed, latest = observation_claims(indicators, staged, lisa_frame(con))
+        observed, latest = observation_claims(indicators, staged)
         claims = documents + observed
         rules = instantiate(templates, [c.quantity for c in claims], indicators=indicators,
                             memberships={r.id: r.members for r in regions})

@@ -4,68 +4,24 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import pandera_check, preview
-from pipelines.resources import BuildLock, RegiostatSettings
+from assets.checks import preview
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.indicators.catalogue import catalogue_frame, load_indicators
-from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
 from regiostat.regions import hierarchy
 from regiostat.regions.custom import RegionConfigError, load_region_config
-from schemas.raw import RegionMemberships
 
-CROSSWALK_LANDING = dg.AssetKey(["landing", "region_crosswalks"])
-CROSSWALK_RAW = dg.AssetKey(["raw", "region_crosswalks"])
 REGION_PARENT = dg.AssetKey(["core", "region_parent"])
 CUSTOM_REGION = dg.AssetKey(["core", "custom_region"])
 DIM_INDICATOR = dg.AssetKey(["core", "dim_indicator"])
-CROSSWALK_SOURCE = "region_crosswalk"
 
 
-@dg.asset(key=CROSSWALK_LANDING, group_name="landing", kinds={"python", "csv"},
-          description="Municipality-COROP lists (CBS Gebieden in Nederland 2024, processed copy) in the landing "
-                      "zone. Not served by the CBS OData APIs, so both modes use the bundled file.")
-def region_crosswalks_landing(settings: RegiostatSettings, build_lock: BuildLock) -> dg.MaterializeResult:
-    zone, bundled = LandingZone(settings.landing_dir), LandingZone(settings.bundled_landing_dir)
-    fetches = sorted({e.fetch_id for e in bundled.entries()
-                      if e.source == CROSSWALK_SOURCE and e.entity == COMPLETE_ENTITY})
-    copied = sum(zone.import_fetch(bundled, f) for f in fetches)
-    return dg.MaterializeResult(metadata={"fetches": len(fetches), "files_landed_now": copied})
-
-
-@dg.asset(key=CROSSWALK_RAW, deps=[CROSSWALK_LANDING], group_name="raw", kinds={"duckdb", "polars"},
-          description="Municipality -> COROP memberships from the landed crosswalk lists (raw.region_memberships).")
-def region_crosswalks_raw(settings: RegiostatSettings, duckdb: DuckDBResource,
-                          build_lock: BuildLock) -> dg.MaterializeResult:
-    zone = LandingZone(settings.landing_dir)
-    frames = []
-    for entry in zone.entries():
-        if entry.source == CROSSWALK_SOURCE and entry.entity != COMPLETE_ENTITY:
-            year = int((entry.vintage or entry.fetched_at)[:4])
-            frames.append(hierarchy.memberships_from_gemeente_corop(zone.read_bytes(entry), snapshot_year=year,
-                                                                    source=entry.path)
-                          .with_columns(pl.lit(entry.table_id).alias("table_id")))
-    with duckdb.get_connection() as con:
-        warehouse.ensure_schema(con, settings.paths.schema_sql)
-        rows = 0
-        for frame in frames:
-            rows += warehouse.replace_rows(con, "raw.region_memberships", frame,
-                                           where={"table_id": frame["table_id"][0]})
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "lists": len(frames)})
-
-
-@dg.asset_check(asset=CROSSWALK_RAW, name="region_memberships_valid", blocking=True,
-                description="pandera: member and parent codes well formed; one parent per level per snapshot.")
-def region_memberships_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        return pandera_check(RegionMemberships, warehouse.read_table(con, "raw.region_memberships"))
-
-
-@dg.asset(key=REGION_PARENT, deps=[CROSSWALK_RAW, dg.AssetKey(["staging", "observations"])], group_name="core",
+@dg.asset(key=REGION_PARENT, deps=[dg.AssetKey(["staging", "observations"])], group_name="core",
           kinds={"duckdb", "polars"},
           description="The parent of each region per level (COROP, provincie, landsdeel, arbeidsmarktregio) with the "
                       "years it holds: snapshots from 70072NED (2015), the 2024 municipality-COROP list and v4 "
                       "RegioS DimensionGroupIds. valid_from_year null = also the years before the first snapshot.")
-def region_parent(duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+def region_parent(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         memberships = pl.concat([
             warehouse.read_table(con, "raw.region_memberships").drop("table_id"),
@@ -96,8 +52,7 @@ def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 @dg.asset(key=CUSTOM_REGION, deps=[dg.AssetKey(["core", "dim_region"])], group_name="core", kinds={"duckdb"},
           description="Custom regions from config/regions.toml (e.g. Dutch TechZone, Oost-Nederland), every member "
                       "checked against the CBS region code list.")
-def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource,
-                  build_lock: BuildLock) -> dg.MaterializeResult:
+def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         known = {r for (r,) in con.execute("SELECT region_code FROM core.dim_region").fetchall()}
         try:
@@ -115,8 +70,7 @@ def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource,
 @dg.asset(key=DIM_INDICATOR, group_name="core", kinds={"duckdb"},
           description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
                       "definition, aggregation rule and sources.")
-def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource,
-                  build_lock: BuildLock) -> dg.MaterializeResult:
+def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     frame = catalogue_frame(load_indicators(settings.paths.indicators_toml))
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con, settings.paths.schema_sql)
@@ -125,5 +79,4 @@ def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource,
 
 
 def region_assets() -> list:
-    return [region_crosswalks_landing, region_crosswalks_raw, region_memberships_valid, region_parent,
-            region_parent_one_per_year, custom_region, dim_indicator]
+    return [region_parent, region_parent_one_per_year, custom_region, dim_indicator]

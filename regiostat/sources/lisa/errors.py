@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from regiostat.sources.protocol import SourceError
 
-class LisaFileError(ValueError):
+
+class LisaFileError(SourceError):
     """A LISA export was refused; ``rule`` says which check failed, row/column say where."""
 
     def __init__(self, filename: str, rule: str, detail: str, *, row: int | None = None,

@@ -16,9 +16,11 @@ from datetime import date
 
 import polars as pl
 
+from regiostat.landing.zone import LandingZone
 from regiostat.regions.boundaries import lifetimes
 from regiostat.sources.lisa.cells import norm
 from regiostat.sources.lisa.errors import LisaFileError
+from regiostat.sources.protocol import SourceError
 
 # Well-known everyday names that CBS titles differently. Exact keys only; no fuzzy matching.
 NAME_ALIASES = {"den haag": "s gravenhage", "den bosch": "s hertogenbosch"}
@@ -60,6 +62,15 @@ def municipality_lookup_from_codes(codes_json_bytes: bytes) -> pl.DataFrame:
             for r in lifetimes(codes).iter_rows(named=True)]
     return pl.DataFrame(rows, schema={"code": pl.String, "name": pl.String, "valid_from": pl.Int32,
                                       "valid_to": pl.Int32})
+
+
+def municipality_lookup(zone: LandingZone) -> pl.DataFrame:
+    """Names -> GM codes from the newest CBS v4 RegioS code list in the landing zone."""
+    lists = [e for e in zone.entries() if e.source == "cbs_v4" and e.entity == "RegioSCodes"]
+    if not lists:
+        raise SourceError("LISA files name municipalities, and no CBS RegioS code list is in the landing zone to "
+                          "look them up: materialize landing/cbs_03759ned first")
+    return municipality_lookup_from_codes(zone.read_bytes(lists[-1]))
 
 
 class MunicipalityLookup:
