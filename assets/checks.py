@@ -1,9 +1,15 @@
-"""Turning pandera results into Dagster asset check results a person can read."""
+"""Checks as Dagster sees them: one blocking pandera check per table a step writes, with the model
+schemas.schema_for finds by the table's name, and results a person can read."""
+
+from collections.abc import Sequence
 
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
+from dagster_duckdb import DuckDBResource
 
+from regiostat import warehouse
+from schemas import schema_for
 from schemas.validation import ValidationResult, validate
 
 
@@ -20,6 +26,36 @@ def pandera_check(schema: type[pa.DataFrameModel], frame: pl.DataFrame, **metada
     return check_result(validate(schema, frame), schema=schema.__name__, **metadata)
 
 
+def failures_check(failures: pl.DataFrame, **metadata: object) -> dg.AssetCheckResult:
+    """Passed when a check's query found nothing; what it found is listed."""
+    return dg.AssetCheckResult(passed=failures.is_empty(), metadata={
+        "failures": failures.height, **metadata,
+        "failure_cases": dg.MetadataValue.json(failures.head(50).to_dicts())})
+
+
+def table_checks(asset: dg.AssetKey, tables: Sequence[str], *, non_empty: bool = False) -> list:
+    """A blocking check per table ``asset`` writes: its pandera model (found by table name) holds, and, with
+    ``non_empty``, it has rows. A table without a model fails here, when the definitions load."""
+    return [_table_check(asset, table, non_empty) for table in tables]
+
+
+def _table_check(asset: dg.AssetKey, table: str, non_empty: bool) -> dg.AssetChecksDefinition:
+    schema = schema_for(table)
+    purpose = (schema.__doc__ or "").strip().split("\n")[0]
+    description = f"pandera {schema.__name__} on {table}" + (f": {purpose}" if purpose else "") + (
+        "; and it is not empty" if non_empty else "")
+
+    @dg.asset_check(asset=asset, name=f"{table.split('.')[1]}_schema", blocking=True, description=description)
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            frame = warehouse.read_table(con, table)
+        if non_empty and frame.height == 0:
+            return dg.AssetCheckResult(passed=False, description=f"{table} is empty")
+        return pandera_check(schema, frame)
+
+    return _check
+
+
 def preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:
     head = frame.head(rows)
     header = "| " + " | ".join(head.columns) + " |\n|" + "---|" * len(head.columns) + "\n"
@@ -30,3 +66,9 @@ def preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:
 def json_metadata(report: dict[str, object]) -> dict[str, object]:
     """A library's plain report as run metadata: lists and dicts shown as JSON."""
     return {k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v for k, v in report.items()}
+
+
+def split_checks(definitions: list) -> dg.Definitions:
+    """Definitions from a list of assets and checks."""
+    checks = [d for d in definitions if isinstance(d, dg.AssetChecksDefinition)]
+    return dg.Definitions(assets=[d for d in definitions if d not in checks], asset_checks=checks)

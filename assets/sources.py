@@ -10,11 +10,12 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import check_result, json_metadata, preview
+from assets.checks import check_result, json_metadata, preview, split_checks
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.landing.zone import LandingZone
 from regiostat.model import raw
+from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
 from regiostat.sources import registry
 from regiostat.sources.protocol import Feed, Source, SourceError
@@ -47,7 +48,7 @@ def _landing_asset(source: Source, feed: Feed, known: set[str]) -> dg.AssetsDefi
     return _landing
 
 
-def _raw_asset(source: Source, feed: Feed) -> list:
+def _raw_asset(source: Source, feed: Feed, raw_tables: list[str]) -> list:
     @dg.asset(key=raw_key(feed), deps=[landing_key(feed)], group_name="raw", kinds={"duckdb", "polars"},
               description=f"{feed.title}: rows as landed, from every complete fetch (raw.observations and friends).",
               metadata=dict(feed.details))
@@ -71,7 +72,7 @@ def _raw_asset(source: Source, feed: Feed) -> list:
     def _raw_check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             results = [validate(schema_for(table), warehouse.read_table(con, table, where={"table_id": t}))
-                       for table in RAW_TABLES for t in feed.table_ids]
+                       for table in raw_tables for t in feed.table_ids]
         merged = ValidationResult("raw", sum(r.rows for r in results),
                                   [dict(c, schema=r.schema) for r in results for c in r.failure_cases])
         return check_result(merged)
@@ -110,7 +111,8 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
     """Landing and raw steps of every feed; an inbox sensor and its refresh job per source fed by hand."""
     feeds = source_feeds(paths)
     known = {f.name for _, f in feeds}
-    assets = [d for s, f in feeds for d in (_landing_asset(s, f, known), *_raw_asset(s, f))]
+    raw_tables = declared_tables(paths.schema_sql, "raw")
+    assets = [d for s, f in feeds for d in (_landing_asset(s, f, known), *_raw_asset(s, f, raw_tables))]
     jobs, sensors = [], []
     for source in registry.sources():
         if not source.watches_inbox:
@@ -121,9 +123,7 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
             description=f"Land new or changed {source.title}, rebuild what depends on them, check, then publish.")
         jobs.append(job)
         sensors.append(inbox_sensor(source, job))
-    checks = [d for d in assets if isinstance(d, dg.AssetChecksDefinition)]
-    return dg.Definitions(assets=[d for d in assets if d not in checks], asset_checks=checks, jobs=jobs,
-                          sensors=sensors)
+    return dg.Definitions.merge(split_checks(assets), dg.Definitions(jobs=jobs, sensors=sensors))
 
 
 def raw_keys(paths: ProjectPaths) -> list[dg.AssetKey]:

@@ -4,7 +4,8 @@ import polars as pl
 
 from regiostat.model import staging
 from regiostat.model.observations import CODE_COLUMNS, MEASURE_COLUMNS, OBSERVATION_COLUMNS
-from schemas.core import FactObservation, JobsMart
+from schemas.core import FactObservation
+from schemas.marts import JobsMart
 from schemas.raw import RawObservations
 from schemas.staging import StagedObservations
 from schemas.validation import validate
