@@ -33,27 +33,39 @@ def failures_check(failures: pl.DataFrame, **metadata: object) -> dg.AssetCheckR
         "failure_cases": dg.MetadataValue.json(failures.head(50).to_dicts())})
 
 
-def table_checks(asset: dg.AssetKey, tables: Sequence[str], *, non_empty: bool = False) -> list:
-    """A blocking check per table ``asset`` writes: its pandera model (found by table name) holds, and, with
-    ``non_empty``, it has rows. A table without a model fails here, when the definitions load."""
-    return [_table_check(asset, table, non_empty) for table in tables]
+def table_checks(asset: dg.AssetKey, tables: Sequence[str], *, non_empty: bool = False) -> dg.AssetChecksDefinition:
+    """One blocking check per table ``asset`` writes (named ``<table>_schema``, run together in one step): its
+    pandera model, found by table name, holds, and, with ``non_empty``, it has rows. A table without a model
+    fails here, when the definitions load."""
+    models = {table: schema_for(table) for table in tables}
+    specs = [dg.AssetCheckSpec(_check_name(t), asset=asset, blocking=True, description=_describe(t, m, non_empty))
+             for t, m in models.items()]
 
-
-def _table_check(asset: dg.AssetKey, table: str, non_empty: bool) -> dg.AssetChecksDefinition:
-    schema = schema_for(table)
-    purpose = (schema.__doc__ or "").strip().split("\n")[0]
-    description = f"pandera {schema.__name__} on {table}" + (f": {purpose}" if purpose else "") + (
-        "; and it is not empty" if non_empty else "")
-
-    @dg.asset_check(asset=asset, name=f"{table.split('.')[1]}_schema", blocking=True, description=description)
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    @dg.multi_asset_check(specs=specs, name=f"{'__'.join(asset.path)}__table_schemas")
+    def _checks(duckdb: DuckDBResource):
         with duckdb.get_connection() as con:
-            frame = warehouse.read_table(con, table)
-        if non_empty and frame.height == 0:
-            return dg.AssetCheckResult(passed=False, description=f"{table} is empty")
-        return pandera_check(schema, frame)
+            frames = {table: warehouse.read_table(con, table) for table in models}
+        for table, model in models.items():
+            frame = frames[table]
+            if non_empty and frame.height == 0:
+                yield dg.AssetCheckResult(asset_key=asset, check_name=_check_name(table), passed=False,
+                                          description=f"{table} is empty")
+            else:
+                result = pandera_check(model, frame)
+                yield dg.AssetCheckResult(asset_key=asset, check_name=_check_name(table), passed=result.passed,
+                                          metadata=result.metadata, description=result.description)
 
-    return _check
+    return _checks
+
+
+def _check_name(table: str) -> str:
+    return f"{table.split('.')[1]}_schema"
+
+
+def _describe(table: str, model: type[pa.DataFrameModel], non_empty: bool) -> str:
+    purpose = (model.__doc__ or "").strip().split("\n")[0]
+    return (f"pandera {model.__name__} on {table}" + (f": {purpose}" if purpose else "")
+            + ("; and it is not empty" if non_empty else ""))
 
 
 def preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:

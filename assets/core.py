@@ -25,6 +25,18 @@ INPUTS = {"staged": "staging.observations", "codes": "raw.dimension_codes", "mea
           "fetches": "raw.fetches", "memberships": "raw.region_memberships"}
 
 
+class _Inputs(dict):
+    """The staging and raw tables a builder reads, each read when it first asks for it."""
+
+    def __init__(self, con):
+        super().__init__()
+        self.con = con
+
+    def __missing__(self, name: str) -> pl.DataFrame:
+        self[name] = warehouse.read_table(self.con, INPUTS[name])
+        return self[name]
+
+
 def _source_tables(fetches: pl.DataFrame, paths: ProjectPaths) -> pl.DataFrame:
     feeds = {t: f for s in registry.sources() for f in s.feeds(paths) for t in f.table_ids}
     return core.dim_source_table(fetches, {t: f.title for t, f in feeds.items()},
@@ -73,11 +85,11 @@ def _core_asset(name: str) -> list:
     @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
     def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
-            frame = build({k: warehouse.read_table(con, t) for k, t in INPUTS.items()}, settings.paths)
+            frame = build(_Inputs(con), settings.paths)
             rows = warehouse.replace_rows(con, f"core.{name}", frame)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
 
-    return [_asset, *table_checks(key, [f"core.{name}"])]
+    return [_asset, table_checks(key, [f"core.{name}"])]
 
 
 @dg.asset_check(asset=FACT, name="fact_codes_in_dimensions", blocking=True,
@@ -125,5 +137,5 @@ def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Mat
 def definitions(paths: ProjectPaths) -> dg.Definitions:
     built = [d for name in _BUILDERS for d in _core_asset(name)]
     return split_checks([*built, fact_codes_in_dimensions, region_parent_one_per_year,
-                         custom_region, *table_checks(CUSTOM_REGION, ["core.custom_region"]),
-                         dim_indicator, *table_checks(DIM_INDICATOR, ["core.dim_indicator"])])
+                         custom_region, table_checks(CUSTOM_REGION, ["core.custom_region"]),
+                         dim_indicator, table_checks(DIM_INDICATOR, ["core.dim_indicator"])])

@@ -39,7 +39,7 @@ def _sql_mart(name: str, marts_dir: Path) -> list:
             head = con.sql(f"SELECT * FROM marts.{warehouse.quote_ident(name)} LIMIT 10").pl()
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(head)})
 
-    return [_asset, *table_checks(key, [f"marts.{name}"], non_empty=True)]
+    return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True)]
 
 
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),
@@ -103,7 +103,7 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
     sql_marts = [d for name in warehouse.mart_names(paths.marts_dir) for d in _sql_mart(name, paths.marts_dir)]
     return split_checks([
         *sql_marts,
-        profile, *table_checks(PROFILE, ["marts.regional_profile", f"marts.{PROFILE_VIEW}"]),
-        harmonised, *table_checks(HARMONISED, ["marts.municipal_series_harmonised",
+        profile, table_checks(PROFILE, ["marts.regional_profile", f"marts.{PROFILE_VIEW}"]),
+        harmonised, table_checks(HARMONISED, ["marts.municipal_series_harmonised",
                                                "marts.municipal_series_contributions"]),
         harmonised_totals_preserved])

@@ -75,5 +75,5 @@ def conflicts_between_figures(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 
 def definitions(paths: ProjectPaths) -> dg.Definitions:
-    return split_checks([reconciliation, *table_checks(RECONCILIATION, [f"reconcile.{t}" for t in run.TABLES]),
+    return split_checks([reconciliation, table_checks(RECONCILIATION, [f"reconcile.{t}" for t in run.TABLES]),
                          no_violation_inside_one_source, conflicts_between_figures])

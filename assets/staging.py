@@ -36,4 +36,4 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
             "preview": preview(staged.filter(staged["is_latest"])),
         })
 
-    return split_checks([observations, *table_checks(STAGED, declared_tables(paths.schema_sql, "staging"))])
+    return split_checks([observations, table_checks(STAGED, declared_tables(paths.schema_sql, "staging"))])
