@@ -28,30 +28,34 @@ class JobsMart(pa.DataFrameModel):
         return data.lazyframe.select((pl.col("employee_jobs").is_null() | (diff < 0.5)).alias("ok"))
 
 
-class PopulationMart(pa.DataFrameModel):
-    """Population on 1 January: one figure per region and year, from the table that wins."""
+class _OneFigurePerRegionYear(pa.DataFrameModel):
+    """A mart that gives one figure per region and year, from the table that wins (not a table of its own)."""
 
     region_code: str = pa.Field(str_matches=REGION_CODE)
     year: int = pa.Field(**YEAR)
+
+    class Config:
+        unique = ["region_code", "year"]
+
+
+class PopulationMart(_OneFigurePerRegionYear):
+    """Population on 1 January: one figure per region and year, 03759NED where it has the year."""
+
     population: float = pa.Field(ge=0)
     source_table: str = pa.Field(isin=["03759NED", "70072NED"])
 
     class Config:
         name = "marts.population_by_region_year"
-        unique = ["region_code", "year"]
 
 
-class EstablishmentsMart(pa.DataFrameModel):
-    """Business establishments: one figure per region and year, from the table that wins."""
+class EstablishmentsMart(_OneFigurePerRegionYear):
+    """Business establishments: one figure per region and year, 81578NED where it has the region."""
 
-    region_code: str = pa.Field(str_matches=REGION_CODE)
-    year: int = pa.Field(**YEAR)
     establishments: float = pa.Field(ge=0)
     source_table: str = pa.Field(isin=["81578NED", "70072NED"])
 
     class Config:
         name = "marts.establishments_by_region_year"
-        unique = ["region_code", "year"]
 
 
 class RegionalProfile(pa.DataFrameModel):
