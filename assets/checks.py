@@ -1,9 +1,15 @@
-"""Turning pandera results into Dagster asset check results a person can read."""
+"""Checks as Dagster sees them: one blocking pandera check per table a step writes, with the model
+schemas.schema_for finds by the table's name, and results a person can read."""
+
+from collections.abc import Sequence
 
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
+from dagster_duckdb import DuckDBResource
 
+from regiostat import warehouse
+from schemas import schema_for
 from schemas.validation import ValidationResult, validate
 
 
@@ -20,8 +26,61 @@ def pandera_check(schema: type[pa.DataFrameModel], frame: pl.DataFrame, **metada
     return check_result(validate(schema, frame), schema=schema.__name__, **metadata)
 
 
+def failures_check(failures: pl.DataFrame, **metadata: object) -> dg.AssetCheckResult:
+    """Passed when a check's query found nothing; what it found is listed."""
+    return dg.AssetCheckResult(passed=failures.is_empty(), metadata={
+        "failures": failures.height, **metadata,
+        "failure_cases": dg.MetadataValue.json(failures.head(50).to_dicts())})
+
+
+def table_checks(asset: dg.AssetKey, tables: Sequence[str], *, non_empty: bool = False) -> dg.AssetChecksDefinition:
+    """One blocking check per table ``asset`` writes (named ``<table>_schema``, run together in one step): its
+    pandera model, found by table name, holds, and, with ``non_empty``, it has rows. A table without a model
+    fails here, when the definitions load."""
+    models = {table: schema_for(table) for table in tables}
+    specs = [dg.AssetCheckSpec(_check_name(t), asset=asset, blocking=True, description=_describe(t, m, non_empty))
+             for t, m in models.items()]
+
+    @dg.multi_asset_check(specs=specs, name=f"{'__'.join(asset.path)}__table_schemas")
+    def _checks(duckdb: DuckDBResource):
+        with duckdb.get_connection() as con:
+            frames = {table: warehouse.read_table(con, table) for table in models}
+        for table, model in models.items():
+            frame = frames[table]
+            if non_empty and frame.height == 0:
+                yield dg.AssetCheckResult(asset_key=asset, check_name=_check_name(table), passed=False,
+                                          description=f"{table} is empty")
+            else:
+                result = pandera_check(model, frame)
+                yield dg.AssetCheckResult(asset_key=asset, check_name=_check_name(table), passed=result.passed,
+                                          metadata=result.metadata, description=result.description)
+
+    return _checks
+
+
+def _check_name(table: str) -> str:
+    return f"{table.split('.')[1]}_schema"
+
+
+def _describe(table: str, model: type[pa.DataFrameModel], non_empty: bool) -> str:
+    purpose = (model.__doc__ or "").strip().split("\n")[0]
+    return (f"pandera {model.__name__} on {table}" + (f": {purpose}" if purpose else "")
+            + ("; and it is not empty" if non_empty else ""))
+
+
 def preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:
     head = frame.head(rows)
     header = "| " + " | ".join(head.columns) + " |\n|" + "---|" * len(head.columns) + "\n"
     body = "".join("| " + " | ".join("" if v is None else str(v) for v in r) + " |\n" for r in head.iter_rows())
     return dg.MetadataValue.md(header + body)
+
+
+def json_metadata(report: dict[str, object]) -> dict[str, object]:
+    """A library's plain report as run metadata: lists and dicts shown as JSON."""
+    return {k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v for k, v in report.items()}
+
+
+def split_checks(definitions: list) -> dg.Definitions:
+    """Definitions from a list of assets and checks."""
+    checks = [d for d in definitions if isinstance(d, dg.AssetChecksDefinition)]
+    return dg.Definitions(assets=[d for d in definitions if d not in checks], asset_checks=checks)

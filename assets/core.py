@@ -1,4 +1,5 @@
-"""Core assets: conformed dimensions and the fact table (latest vintage of every observation)."""
+"""Core: conformed dimensions, the fact table (latest vintage of every observation of every source), the
+region hierarchy, custom regions and the indicator catalogue."""
 
 from collections.abc import Callable
 
@@ -6,72 +7,89 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import pandera_check, preview
+from assets.checks import failures_check, preview, split_checks, table_checks
 from assets.staging import STAGED
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
-from regiostat.model import core
-from regiostat.sources.cbs.catalog import load_catalog
-from schemas import core as schemas
+from regiostat.indicators.catalogue import catalogue_frame, load_indicators
+from regiostat.model import core, regions
+from regiostat.paths import ProjectPaths
+from regiostat.regions.custom import RegionConfigError, load_region_config
+from regiostat.sources import registry
 
 FACT = dg.AssetKey(["core", "fact_observation"])
+REGION_PARENT = dg.AssetKey(["core", "region_parent"])
+CUSTOM_REGION = dg.AssetKey(["core", "custom_region"])
+DIM_INDICATOR = dg.AssetKey(["core", "dim_indicator"])
+INPUTS = {"staged": "staging.observations", "codes": "raw.dimension_codes", "measures": "raw.measures",
+          "fetches": "raw.fetches", "memberships": "raw.region_memberships"}
 
 
-def _inputs(con, settings: RegiostatSettings) -> dict[str, object]:
-    return {
-        "titles": {s.id: s.title for s in load_catalog(settings.paths.tables_toml)},
-        "staged": warehouse.read_table(con, "staging.observations"),
-        "codes": warehouse.read_table(con, "raw.dimension_codes"),
-        "measures": warehouse.read_table(con, "raw.measures"),
-        "fetches": warehouse.read_table(con, "raw.fetches"),
-    }
+class _Inputs(dict):
+    """The staging and raw tables a builder reads, each read when it first asks for it."""
+
+    def __init__(self, con):
+        super().__init__()
+        self.con = con
+
+    def __missing__(self, name: str) -> pl.DataFrame:
+        self[name] = warehouse.read_table(self.con, INPUTS[name])
+        return self[name]
 
 
-_BUILDERS: dict[str, tuple[Callable[[dict], pl.DataFrame], object, str]] = {
-    "dim_region": (lambda i: core.dim_region(i["codes"], i["fetches"], i["staged"]), schemas.DimRegion,
+def _source_tables(fetches: pl.DataFrame, paths: ProjectPaths) -> pl.DataFrame:
+    feeds = {t: f for s in registry.sources() for f in s.feeds(paths) for t in f.table_ids}
+    return core.dim_source_table(fetches, {t: f.title for t, f in feeds.items()},
+                                 {t: f.licence for t, f in feeds.items()})
+
+
+# name -> (build from the inputs, description); every one reads staging and raw, writes core.<name>
+_BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] = {
+    "dim_region": (lambda i, _: core.dim_region(i["codes"], i["fetches"], i["staged"]),
                    "Regions (land, landsdeel, provincie, COROP, gemeente) with CBS names, group ids, and for "
                    "municipalities the begin and abolition dates CBS states."),
-    "boundary_change": (lambda i: core.boundary_changes(i["codes"], i["fetches"]), None,
+    "boundary_change": (lambda i, _: core.boundary_changes(i["codes"], i["fetches"]),
                         "Municipal mergers, splits, partial transfers and renames parsed from CBS's RegioS "
                         "descriptions: date, from, to, hectares, dwellings, inhabitants and the source text."),
-    "dim_period": (lambda i: core.dim_period(i["codes"], i["staged"]), schemas.DimPeriod,
-                   "CBS period codes with year, type (jaar/kwartaal/maand) and number."),
-    "dim_measure": (lambda i: core.dim_measure(i["measures"], i["fetches"], i["staged"]), schemas.DimMeasure,
-                    "Measures per CBS table: title, unit as published, scale factor, decimals, metadata origin."),
-    "dim_sector": (lambda i: core.dim_sector(i["codes"], i["fetches"], i["staged"]), schemas.DimSector,
+    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["staged"]),
+                   "Period codes with year, type (jaar/kwartaal/maand) and number."),
+    "dim_measure": (lambda i, _: core.dim_measure(i["measures"], i["fetches"], i["staged"]),
+                    "Measures per source table: title, unit as published, scale factor, decimals, metadata origin."),
+    "dim_sector": (lambda i, _: core.dim_sector(i["codes"], i["fetches"], i["staged"]),
                    "SBI 2008 sector codes with their CBS titles and section letters."),
-    "dim_dimension_code": (lambda i: core.dim_dimension_code(i["codes"], i["fetches"]), None,
-                           "Titles of the codes of every other dimension (Geslacht, Leeftijd, Bedrijfsgrootte...)."),
-    "dim_source_table": (lambda i: core.dim_source_table(i["fetches"], i["titles"]),
-                         None, "Source CBS tables: title, number of fetches, latest vintage, version, licence."),
-    "fact_observation": (lambda i: core.fact_observation(i["staged"]), schemas.FactObservation,
+    "dim_dimension_code": (lambda i, _: core.dim_dimension_code(i["codes"], i["fetches"]),
+                           "Titles of the codes of every other dimension (Geslacht, Leeftijd, Bedrijfsgrootte, "
+                           "LISA sectors...)."),
+    "dim_source_table": (lambda i, paths: _source_tables(i["fetches"], paths),
+                         "Source tables of every source (CBS tables, LISA exports, municipality lists): title, "
+                         "number of fetches, latest vintage, version, licence."),
+    "fact_observation": (lambda i, _: core.fact_observation(i["staged"]),
                          "One row per table, measure, region, period and dimension codes: the latest vintage, "
-                         "with value, published value, unit, status, value attribute and provenance."),
+                         "with value, published value, unit, status, value attribute, source kind and provenance."),
+    "region_parent": (lambda i, _: regions.region_parent(i["memberships"], i["codes"], i["fetches"]),
+                      "The parent of each region per level (COROP, provincie, landsdeel, arbeidsmarktregio) with the "
+                      "years it holds: snapshots from 70072NED (2015), the 2024 municipality-COROP list and v4 "
+                      "RegioS DimensionGroupIds. valid_from_year null = also the years before the first snapshot."),
 }
 
 
+CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS]
+
+
 def _core_asset(name: str) -> list:
-    build, schema, description = _BUILDERS[name]
+    build, description = _BUILDERS[name]
     key = dg.AssetKey(["core", name])
     deps = [STAGED] + ([dg.AssetKey(["core", d]) for d in ("dim_region", "dim_period")] if name == "fact_observation"
                        else [])
 
     @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
-    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
-            frame = build(_inputs(con, settings))
+            frame = build(_Inputs(con), settings.paths)
             rows = warehouse.replace_rows(con, f"core.{name}", frame)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
 
-    out = [_asset]
-    if schema is not None:
-        @dg.asset_check(asset=key, name=f"{name}_schema", blocking=True,
-                        description=f"pandera {schema.__name__}: keys unique, codes valid.")
-        def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-            with duckdb.get_connection() as con:
-                return pandera_check(schema, warehouse.read_table(con, f"core.{name}"))
-        out.append(_check)
-    return out
+    return [_asset, table_checks(key, [f"core.{name}"])]
 
 
 @dg.asset_check(asset=FACT, name="fact_codes_in_dimensions", blocking=True,
@@ -79,14 +97,45 @@ def _core_asset(name: str) -> list:
 def fact_codes_in_dimensions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         orphans = warehouse.orphan_codes(con)
-    return dg.AssetCheckResult(passed=orphans.height == 0, metadata={
-        "orphan_codes": orphans.height,
-        "failure_cases": dg.MetadataValue.json(orphans.head(50).to_dicts()),
-    })
+    return failures_check(orphans, orphan_codes=orphans.height)
 
 
-def core_assets() -> list:
-    return [d for name in _BUILDERS for d in _core_asset(name)] + [fact_codes_in_dimensions]
+@dg.asset_check(asset=REGION_PARENT, name="region_parent_one_per_year", blocking=True,
+                description="For every region, level and year at most one parent.")
+def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        overlaps = regions.parent_overlaps(warehouse.read_table(con, "core.region_parent"))
+    return failures_check(overlaps, overlaps=overlaps.height)
 
 
-CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS]
+@dg.asset(key=CUSTOM_REGION, deps=[dg.AssetKey(["core", "dim_region"])], group_name="core", kinds={"duckdb"},
+          description="Custom regions from config/regions.toml (e.g. Dutch TechZone, Oost-Nederland), every member "
+                      "checked against the CBS region code list.")
+def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        known = set(warehouse.read_table(con, "core.dim_region")["region_code"])
+        try:
+            config = load_region_config(settings.paths.regions_toml, known_codes=known)
+        except RegionConfigError as exc:
+            raise dg.Failure(str(exc)) from exc
+        frame = regions.custom_region_table(config)
+        rows = warehouse.replace_rows(con, "core.custom_region", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "regions": len(config.regions)})
+
+
+@dg.asset(key=DIM_INDICATOR, group_name="core", kinds={"duckdb"},
+          description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
+                      "definition, aggregation rule and sources.")
+def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    frame = catalogue_frame(load_indicators(settings.paths.indicators_toml))
+    with duckdb.get_connection() as con:
+        warehouse.ensure_schema(con, settings.paths.schema_sql)
+        rows = warehouse.replace_rows(con, "core.dim_indicator", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
+
+
+def definitions(paths: ProjectPaths) -> dg.Definitions:
+    built = [d for name in _BUILDERS for d in _core_asset(name)]
+    return split_checks([*built, fact_codes_in_dimensions, region_parent_one_per_year,
+                         custom_region, table_checks(CUSTOM_REGION, ["core.custom_region"]),
+                         dim_indicator, table_checks(DIM_INDICATOR, ["core.dim_indicator"])])

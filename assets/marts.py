@@ -1,18 +1,25 @@
-"""Mart assets: one per SQL file in warehouse/marts/ (add a file, get an asset)."""
+"""Marts: one asset per SQL file in warehouse/marts/ (add a file and its pandera model, get an asset and its
+check), the regional profile (+ its wide view) and the municipal series on fixed boundaries."""
 
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import pandera_check, preview
-from assets.core import CORE_KEYS
-from pipelines.resources import BuildLock, RegiostatSettings
+from assets.checks import failures_check, preview, split_checks, table_checks
+from assets.core import CORE_KEYS, CUSTOM_REGION, DIM_INDICATOR, FACT, REGION_PARENT
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
+from regiostat.indicators.catalogue import load_indicators
+from regiostat.indicators.harmonised import municipal_series, totals_not_preserved
+from regiostat.indicators.profile import regional_profile
 from regiostat.paths import ProjectPaths
-from schemas.core import JobsMart
+from regiostat.regions.custom import load_region_config
 
-MART_SCHEMAS = {"jobs_by_sector_region_year": JobsMart}
+PROFILE = dg.AssetKey(["marts", "regional_profile"])
+PROFILE_VIEW = "regional_profile_wide"  # warehouse/views/<name>.sql, built with the profile it reads
+HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
 
 
 def _first_comment(sql_file: Path) -> str:
@@ -20,32 +27,83 @@ def _first_comment(sql_file: Path) -> str:
     return " ".join(line.removeprefix("--").strip() for line in lines if line.startswith("--")) or sql_file.stem
 
 
-def _mart(name: str, marts_dir: Path) -> list:
+def _sql_mart(name: str, marts_dir: Path) -> list:
     key = dg.AssetKey(["marts", name])
 
-    @dg.asset(key=key, deps=CORE_KEYS, group_name="marts", kinds={"duckdb", "sql"},
-              description=_first_comment(marts_dir / f"{name}.sql"),
+    @dg.asset(key=key, deps=CORE_KEYS, group_name="marts",
+              kinds={"duckdb", "sql"}, description=_first_comment(marts_dir / f"{name}.sql"),
               metadata={"sql_file": f"warehouse/marts/{name}.sql"})
-    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+    def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             rows = warehouse.build_mart(con, name, settings.paths.marts_dir)
             head = con.sql(f"SELECT * FROM marts.{warehouse.quote_ident(name)} LIMIT 10").pl()
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(head)})
 
-    @dg.asset_check(asset=key, name=f"{name}_valid", blocking=True,
-                    description="The mart is not empty and, where a schema exists, passes it.")
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
-            frame = warehouse.read_table(con, f"marts.{name}")
-        if frame.height == 0:
-            return dg.AssetCheckResult(passed=False, description=f"marts.{name} is empty")
-        schema = MART_SCHEMAS.get(name)
-        if schema is None:
-            return dg.AssetCheckResult(passed=True, metadata={"rows_checked": frame.height})
-        return pandera_check(schema, frame)
-
-    return [_asset, _check]
+    return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True)]
 
 
-def mart_assets(paths: ProjectPaths) -> list:
-    return [d for name in warehouse.mart_names(paths.marts_dir) for d in _mart(name, paths.marts_dir)]
+@dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),
+                             dg.AssetKey(["core", "dim_region"])],
+          group_name="marts", kinds={"duckdb", "polars"},
+          description="Long profile: region x year x indicator, for municipalities, COROP regions, provinces, "
+                      "landsdelen, the country and custom regions. method says whether the value is published, "
+                      "a sum of members or a ratio of sums; coverage says how many members had data. Also builds "
+                      "the view marts.regional_profile_wide.")
+def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    indicators = load_indicators(settings.paths.indicators_toml)
+    regions = load_region_config(settings.paths.regions_toml).regions
+    with duckdb.get_connection() as con:
+        frame = regional_profile(indicators, regions, warehouse.facts_with_year(con),
+                                 *(warehouse.read_table(con, f"core.{t}") for t in (
+                                     "region_parent", "dim_region", "custom_region", "dim_indicator")))
+        warehouse.create_table_from(con, "marts.regional_profile", frame)
+        wide_rows = warehouse.build_mart(con, PROFILE_VIEW, settings.paths.views_dir)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": frame.height, "wide_rows": wide_rows, "indicators": frame["indicator"].n_unique(),
+        "preview": preview(frame.filter(pl.col("region_level") == "custom")),
+    })
+
+
+@dg.asset(key=HARMONISED, deps=[FACT, dg.AssetKey(["core", "boundary_change"]), dg.AssetKey(["core", "dim_period"])],
+          group_name="marts", kinds={"duckdb", "polars"},
+          description="Additive municipal indicators on the municipal map of each boundary year in "
+                      "config/regions.toml: converted values are flagged with method (merger_sum, split_weighted, "
+                      "transfer_weighted, renamed) and weight; marts.municipal_series_contributions lists what each "
+                      "old municipality contributed.")
+def harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
+               duckdb: DuckDBResource) -> dg.MaterializeResult:
+    indicators = load_indicators(settings.paths.indicators_toml)
+    config = load_region_config(settings.paths.regions_toml)
+    with duckdb.get_connection() as con:
+        result = municipal_series(indicators, config, warehouse.facts_with_year(con),
+                                  warehouse.read_table(con, "core.boundary_change"))
+        warehouse.create_table_from(con, "marts.municipal_series_harmonised", result.series)
+        warehouse.create_table_from(con, "marts.municipal_series_contributions", result.contributions)
+    for what, why in result.not_harmonised.items():
+        context.log.warning(f"not harmonised: {what}: {why}")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": result.series.height, "converted_rows": int(result.series["converted"].sum()),
+        "boundary_years": ", ".join(map(str, config.boundary_years)),
+        "not_harmonised": dg.MetadataValue.json(result.not_harmonised),
+        "preview": preview(result.series.filter(pl.col("converted"))),
+    })
+
+
+@dg.asset_check(asset=HARMONISED, name="harmonised_totals_preserved", blocking=True,
+                description="Per indicator, year and boundary year, the national total of the harmonised series "
+                            "equals the total of the series before conversion (nothing created or lost).")
+def harmonised_totals_preserved(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        gaps = totals_not_preserved(warehouse.read_table(con, "marts.municipal_series_harmonised"),
+                                    warehouse.read_table(con, "marts.municipal_series_contributions"))
+    return failures_check(gaps, mismatches=gaps.height)
+
+
+def definitions(paths: ProjectPaths) -> dg.Definitions:
+    sql_marts = [d for name in warehouse.mart_names(paths.marts_dir) for d in _sql_mart(name, paths.marts_dir)]
+    return split_checks([
+        *sql_marts,
+        profile, table_checks(PROFILE, ["marts.regional_profile", f"marts.{PROFILE_VIEW}"]),
+        harmonised, table_checks(HARMONISED, ["marts.municipal_series_harmonised",
+                                               "marts.municipal_series_contributions"]),
+        harmonised_totals_preserved])

@@ -6,31 +6,26 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.core import CORE_KEYS
-from assets.harmonised import HARMONISED
-from assets.profile import PROFILE
-from assets.reconcile import RECONCILIATION
-from assets.regions import CUSTOM_REGION, DIM_INDICATOR, REGION_PARENT
-from pipelines.resources import BuildLock, RegiostatSettings
+from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.publish import release as publish
 
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
+READER_LAYERS = ("core", "marts", "reconcile")  # the layers whose every step publishing waits for
 
 
-def published_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
-    """The publish step, downstream of every table readers see."""
+def definitions(upstream: list[dg.AssetKey]) -> dg.Definitions:
+    """The publish step, downstream of ``upstream``: every step of the layers readers see."""
 
-    @dg.asset(key=PUBLISHED, deps=[*CORE_KEYS, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, *mart_keys, PROFILE,
-                                   HARMONISED, RECONCILIATION],
+    @dg.asset(key=PUBLISHED, deps=[k for k in upstream if k.path[0] in READER_LAYERS],
               group_name="publish", kinds={"duckdb"},
               description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                           "after every upstream blocking check passed; replaced atomically, old versions kept.")
     def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
-                           duckdb: DuckDBResource, build_lock: BuildLock) -> dg.MaterializeResult:
+                           duckdb: DuckDBResource) -> dg.MaterializeResult:
         return _publish(context, settings, duckdb)
 
-    return regional_warehouse
+    return dg.Definitions(assets=[regional_warehouse])
 
 
 def _publish(context: dg.AssetExecutionContext, settings: RegiostatSettings,

@@ -2,14 +2,16 @@
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from regiostat.landing.zone import LandingZone
 from regiostat.paths import ProjectPaths
 from regiostat.publish.lock import DEFAULT_TIMEOUT_SECONDS, run_lock
+from regiostat.sources.protocol import HttpSettings, LandingContext
 
 
 class RegiostatSettings(dg.ConfigurableResource):
@@ -46,25 +48,33 @@ class RegiostatSettings(dg.ConfigurableResource):
         return self.paths.bundled_landing_dir
 
     @property
-    def bundled_lisa_dir(self) -> Path:
-        return self.paths.bundled_lisa_dir
-
-    @property
     def lock_path(self) -> Path:
         """The run lock next to the build database: one run or rollback at a time per build folder."""
         return Path(self.build_db).with_name("run.lock")
 
+    def landing_context(self, log: Callable[[str], None] = print) -> LandingContext:
+        """What a source's landing step is given (regiostat.sources.protocol)."""
+        return LandingContext(
+            zone=LandingZone(self.landing_dir), paths=self.paths, mode=self.mode,
+            quarantine_dir=Path(self.quarantine_dir), inboxes={"lisa": Path(self.lisa_inbox_dir)},
+            http=HttpSettings({"cbs_v4": self.cbs_v4_base, "cbs_v3_api": self.cbs_v3_api_base,
+                               "cbs_v3_feed": self.cbs_v3_feed_base},
+                              timeout_seconds=self.http_timeout_seconds, max_retries=self.http_max_retries),
+            log=log)
 
-class BuildLock(dg.ConfigurableResource):
-    """Held for a whole run: runs against the same build folder are serialized, never interleaved."""
+
+class BuildDatabase(DuckDBResource):
+    """The run's private build database. Whoever writes it holds its run lock, taken when a run starts
+    and held to its end: runs against the same build folder are serialized, never interleaved."""
 
     lock_path: str
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @contextlib.contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["BuildLock"]:
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["BuildDatabase"]:
         log = context.log.warning if context.log else print
-        with run_lock(self.lock_path, run_id=context.run_id or "?", timeout=self.timeout_seconds, on_wait=log):
+        with run_lock(self.lock_path, run_id=context.run_id or "?", timeout=self.lock_timeout_seconds,
+                      on_wait=log):
             yield self
 
 
@@ -96,5 +106,6 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
 def make_resources(home: Path | str | None = None) -> dict[str, object]:
     settings = settings_from_env(home)
     Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
-    lock = BuildLock(lock_path=str(settings.lock_path), timeout_seconds=settings.lock_timeout_seconds)
-    return {"settings": settings, "duckdb": DuckDBResource(database=settings.build_db), "build_lock": lock}
+    database = BuildDatabase(database=settings.build_db, lock_path=str(settings.lock_path),
+                             lock_timeout_seconds=settings.lock_timeout_seconds)
+    return {"settings": settings, "duckdb": database}

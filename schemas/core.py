@@ -1,14 +1,20 @@
-"""Core: dimensions and the fact table."""
+"""Core: dimensions, the fact table, the region hierarchy, custom regions and the indicator catalogue."""
 
 import pandera.polars as pa
 import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, REGION_LEVELS, VALUE_ATTRIBUTES
+from regiostat.indicators.catalogue import AGGREGATIONS
+from schemas.raw import TABLE_ID
 from schemas.staging import PERIOD_CODE, REGION_CODE
+
+CUSTOM_REGION_ID = r"^[a-z][a-z0-9_]{1,63}$"
 
 
 class FactObservation(pa.DataFrameModel):
-    table_id: str
+    """The latest vintage of every observation of every source: codes valid, one row per key."""
+
+    table_id: str = pa.Field(str_matches=TABLE_ID)
     measure_id: str
     region_code: str = pa.Field(str_matches=REGION_CODE)
     period_code: str = pa.Field(str_matches=PERIOD_CODE)
@@ -21,79 +27,153 @@ class FactObservation(pa.DataFrameModel):
     value_attribute: str = pa.Field(isin=list(VALUE_ATTRIBUTES))
     period_status: str = pa.Field(isin=list(PERIOD_STATUSES))
     fetch_id: str
+    source_kind: str = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
+    reference_date: pl.Date = pa.Field(nullable=True)
+    attribution: str = pa.Field(nullable=True)
 
     class Config:
+        name = "core.fact_observation"
         unique = ["table_id", "measure_id", "region_code", "period_code", "dimension_key"]
 
 
 class DimRegion(pa.DataFrameModel):
+    """One row per region code, with its level."""
+
     region_code: str = pa.Field(unique=True, str_matches=REGION_CODE)
     region_name: str = pa.Field(nullable=True)
     region_level: str = pa.Field(isin=sorted(set(REGION_LEVELS.values())))
+    begin_date: pl.Date = pa.Field(nullable=True)
+    abolished_date: pl.Date = pa.Field(nullable=True)
+
+    class Config:
+        name = "core.dim_region"
+
+    @pa.dataframe_check(error="a region begins before it is abolished")
+    def begins_before_it_ends(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("begin_date").is_null() | pl.col("abolished_date").is_null()
+                                      | (pl.col("begin_date") < pl.col("abolished_date"))).alias("ok"))
 
 
 class DimPeriod(pa.DataFrameModel):
+    """One row per period code, with its year and type."""
+
     period_code: str = pa.Field(unique=True, str_matches=PERIOD_CODE)
     year: int = pa.Field(ge=1800, le=2100)
     period_type: str
 
+    class Config:
+        name = "core.dim_period"
+
 
 class DimMeasure(pa.DataFrameModel):
+    """One row per table and measure: title, unit as published, scale factor."""
+
     table_id: str
     measure_id: str
     title: str = pa.Field(nullable=True)
     unit: str = pa.Field(nullable=True)
+    scale_factor: int = pa.Field(nullable=True, ge=1)
+    metadata_origin: str = pa.Field(isin=["cbs", "declared"])
 
     class Config:
+        name = "core.dim_measure"
         unique = ["table_id", "measure_id"]
 
 
 class DimSector(pa.DataFrameModel):
+    """SBI 2008 sector codes, one row each."""
+
     sector_code: str = pa.Field(unique=True)
+    sbi_section: str = pa.Field(nullable=True, str_matches=r"^[A-U](-[A-U])?$")
     title: str = pa.Field(nullable=True)
 
+    class Config:
+        name = "core.dim_sector"
 
-class JobsMart(pa.DataFrameModel):
+
+class DimDimensionCode(pa.DataFrameModel):
+    """Titles of every other dimension's codes, one row per table, dimension and code."""
+
+    table_id: str = pa.Field(str_matches=TABLE_ID)
+    dimension: str = pa.Field(str_matches=r"^\S+$")
+    code: str = pa.Field(str_matches=r"^\S+$")
+    title: str = pa.Field(nullable=True)
+
+    class Config:
+        name = "core.dim_dimension_code"
+        unique = ["table_id", "dimension", "code"]
+
+
+class DimSourceTable(pa.DataFrameModel):
+    """Every source table, titled and with the licence its figures are published under."""
+
+    table_id: str = pa.Field(unique=True, str_matches=TABLE_ID)
+    title: str = pa.Field(nullable=True)
+    fetches: int = pa.Field(ge=1)
+    licence: str = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        name = "core.dim_source_table"
+
+
+class BoundaryChange(pa.DataFrameModel):
+    """Municipal boundary changes CBS describes: from one code to another, of a known kind, with what moved."""
+
+    date: pl.Date = pa.Field(nullable=False)
+    from_code: str = pa.Field(str_matches=REGION_CODE)
+    to_code: str = pa.Field(str_matches=REGION_CODE)
+    kind: str = pa.Field(isin=["merger", "split", "transfer", "rename"])
+    hectares: float = pa.Field(nullable=True, ge=0)
+    dwellings: int = pa.Field(nullable=True, ge=0)
+    inhabitants: int = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        name = "core.boundary_change"
+
+    @pa.dataframe_check(error="a change goes from one code to another")
+    def from_is_not_to(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("from_code") != pl.col("to_code")).alias("ok"))
+
+
+class RegionParent(pa.DataFrameModel):
+    """The parent of a region per level, with the years it holds (null = open-ended)."""
+
     region_code: str = pa.Field(str_matches=REGION_CODE)
-    year: int = pa.Field(ge=1990, le=2100)
-    sector_code: str
-    employee_jobs: float = pa.Field(nullable=True, ge=0)
-    source_table: str = pa.Field(isin=["83582NED", "83583NED"])
+    parent_level: str = pa.Field(isin=["corop", "provincie", "landsdeel", "arbeidsmarktregio"])
+    parent_code: str = pa.Field(str_matches=REGION_CODE)
+    valid_from_year: int = pa.Field(nullable=True, ge=1800, le=2100)
+    valid_to_year: int = pa.Field(nullable=True, ge=1800, le=2100)
 
     class Config:
-        unique = ["region_code", "year", "sector_code"]
+        name = "core.region_parent"
 
-    @pa.dataframe_check(error="employee_jobs = published figure x 1 000")
-    def jobs_scaled(cls, data) -> pl.LazyFrame:
-        diff = (pl.col("employee_jobs") - pl.col("employee_jobs_published") * 1000).abs()
-        return data.lazyframe.select((pl.col("employee_jobs").is_null() | (diff < 0.5)).alias("ok"))
+    @pa.dataframe_check(error="valid_from_year <= valid_to_year")
+    def interval_ordered(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("valid_from_year").is_null() | pl.col("valid_to_year").is_null()
+                                      | (pl.col("valid_from_year") <= pl.col("valid_to_year"))).alias("ok"))
 
 
-class RegionalProfile(pa.DataFrameModel):
-    region_code: str
-    region_name: str = pa.Field(nullable=True)
-    region_level: str = pa.Field(nullable=True)
-    year: int = pa.Field(ge=1900, le=2100)
-    indicator: str
-    value: float
+class DimIndicator(pa.DataFrameModel):
+    """The indicator catalogue: one row per code, named in Dutch and English, with its aggregation."""
+
+    code: str = pa.Field(unique=True, str_matches=r"^[a-z][a-z0-9_]*$")
+    name_nl: str
+    name_en: str
     unit: str
-    method: str = pa.Field(isin=["published", "sum of municipalities", "sum of members", "ratio of sums"])
-    members_with_data: int = pa.Field(nullable=True, ge=0)
-    members_expected: int = pa.Field(nullable=True, ge=1)
+    aggregation: str = pa.Field(isin=list(AGGREGATIONS))
+    rule: str
 
     class Config:
-        unique = ["region_code", "year", "indicator"]
+        name = "core.dim_indicator"
 
-    @pa.dataframe_check(error="members_with_data <= members_expected")
-    def coverage_at_most_full(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("members_with_data").fill_null(0)
-                                      <= pl.col("members_expected").fill_null(10**9)).alias("ok"))
 
-    @pa.dataframe_check(error="percentages lie within 0-100")
-    def shares_in_range(cls, data) -> pl.LazyFrame:
-        pct = pl.col("unit") == "%"
-        return data.lazyframe.select((~pct | pl.col("value").is_between(0, 100)).alias("ok"))
+class CustomRegion(pa.DataFrameModel):
+    """Custom regions, one row per member; every member a region code."""
 
-    @pa.dataframe_check(error="every region has a name")
-    def region_named(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("region_name").is_not_null().alias("ok"))
+    region_id: str = pa.Field(str_matches=CUSTOM_REGION_ID)
+    name: str
+    member_code: str = pa.Field(str_matches=REGION_CODE)
+
+    class Config:
+        name = "core.custom_region"
+        unique = ["region_id", "member_code"]

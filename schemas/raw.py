@@ -7,10 +7,12 @@ from regiostat.codes import VALUE_ATTRIBUTES
 
 # A published value: a number, StatLine's "." for missing, or empty (right-aligned, so padded).
 VALUE_TEXT = r"^\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?|\.)?\s*$"
+# A source's table id: a CBS table (83582NED), LISA, a municipality list (GEBIEDEN2024)
+TABLE_ID = r"^[0-9A-Z][0-9A-Z_]{2,19}$"
 
 
 class RawObservations(pa.DataFrameModel):
-    table_id: str = pa.Field(str_matches=r"^[0-9A-Z]{5,10}$")
+    table_id: str = pa.Field(str_matches=TABLE_ID)
     fetch_id: str = pa.Field(nullable=False)
     source_path: str = pa.Field(nullable=False)
     source_row: int = pa.Field(nullable=True)
@@ -20,8 +22,11 @@ class RawObservations(pa.DataFrameModel):
     other_dims_raw: str = pa.Field(nullable=False)
     value_raw: str = pa.Field(nullable=True, str_matches=VALUE_TEXT)
     value_attribute_raw: str = pa.Field(nullable=True, isin=list(VALUE_ATTRIBUTES))
+    reference_date: pl.Date = pa.Field(nullable=True)
+    attribution: str = pa.Field(nullable=True)
 
     class Config:
+        name = "raw.observations"
         strict = True
         coerce = False
 
@@ -37,6 +42,9 @@ class RawMeasures(pa.DataFrameModel):
     description: str = pa.Field(nullable=True)
     metadata_origin: str = pa.Field(isin=["cbs", "declared"])
 
+    class Config:
+        name = "raw.measures"
+
 
 class RawDimensionCodes(pa.DataFrameModel):
     table_id: str
@@ -49,7 +57,24 @@ class RawDimensionCodes(pa.DataFrameModel):
     group_id: str = pa.Field(nullable=True)
     status_raw: str = pa.Field(nullable=True)
 
+    class Config:
+        name = "raw.dimension_codes"
 
+
+class RawFetches(pa.DataFrameModel):
+    """One row per complete fetch of every feed, with the source it came from and its place in the
+    landing order."""
+
+    table_id: str = pa.Field(str_matches=TABLE_ID)
+    fetch_id: str
+    source_format: str
+    source_kind: str = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
+    landed_seq: int = pa.Field(ge=1)
+    as_of: pl.Datetime = pa.Field(nullable=False)
+
+    class Config:
+        name = "raw.fetches"
+        unique = ["table_id", "fetch_id"]
 
 
 class RegionMemberships(pa.DataFrameModel):
@@ -60,6 +85,9 @@ class RegionMemberships(pa.DataFrameModel):
     member_code: str = pa.Field(str_matches=r"^(GM\d{4}|CR\d{2}|PV\d{2}|LD\d{2})$")
     parent_code: str = pa.Field(str_matches=r"^(AM|CR|PV|LD)\d{2}$")
     snapshot_year: int = pa.Field(ge=1800, le=2100)
+
+    class Config:
+        name = "raw.region_memberships"
 
     @pa.dataframe_check(error="a member has one parent per level in a snapshot")
     def one_parent_per_level(cls, data) -> pl.LazyFrame:

@@ -4,13 +4,14 @@ import pandera.polars as pa
 import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, VALUE_ATTRIBUTES
+from schemas.raw import TABLE_ID
 
 REGION_CODE = r"^(NL|LD|PV|CR|GM|AM|WK|BU)[0-9]{2,8}$"
 PERIOD_CODE = r"^\d{4}(JJ|KW|MM|HJ|X0|W1)\d{2}$"
 
 
 class StagedObservations(pa.DataFrameModel):
-    table_id: str = pa.Field(str_matches=r"^[0-9A-Z]{5,10}$")
+    table_id: str = pa.Field(str_matches=TABLE_ID)
     measure_id: str = pa.Field(str_length={"min_value": 1})
     measure_code: str
     region_code: str = pa.Field(str_matches=REGION_CODE)
@@ -24,6 +25,9 @@ class StagedObservations(pa.DataFrameModel):
     value_attribute: str = pa.Field(isin=list(VALUE_ATTRIBUTES))
     period_status: str = pa.Field(isin=list(PERIOD_STATUSES))
     is_latest: bool
+    source_kind: str = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
+    reference_date: pl.Date = pa.Field(nullable=True)
+    attribution: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(error="value is present exactly when value_attribute is 'None'")
     def value_matches_attribute(cls, data) -> pl.LazyFrame:
@@ -42,11 +46,13 @@ class StagedObservations(pa.DataFrameModel):
         return data.lazyframe.select((latest == 1).alias("ok"))
 
     class Config:
+        name = "staging.observations"
         coerce = False
 
 
 class LisaObservations(pa.DataFrameModel):
-    """LISA exports after reading: municipality codes resolved, counts whole and non-negative."""
+    """The LISA rows (the view staging.lisa_observations): municipality codes resolved, counts whole and
+    non-negative, counted on 1 April, attributed to LISA."""
 
     region_code: str = pa.Field(str_matches=r"^GM\d{4}$")
     year: int = pa.Field(ge=1990, le=2100)
@@ -58,4 +64,9 @@ class LisaObservations(pa.DataFrameModel):
     attribution: str = pa.Field(str_startswith="Bron: LISA")
 
     class Config:
+        name = "staging.lisa_observations"
         unique = ["region_code", "year", "measure", "sector"]
+
+    @pa.dataframe_check(error="reference_date is 1 April of the year")
+    def counted_on_1_april(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("reference_date") == pl.date(pl.col("year"), 4, 1)).alias("ok"))

@@ -12,15 +12,12 @@ import pytest
 
 from regiostat.landing.zone import LandingZone
 from regiostat.regions.boundaries import load_regios_codes, parse_descriptions
-from regiostat.sources.lisa.export import (
-    LisaFileError,
-    land_lisa_file,
-    municipality_lookup_from_codes,
-    read_lisa_export,
-    safe_landing_name,
-)
+from regiostat.sources.lisa.errors import LisaFileError
+from regiostat.sources.lisa.landing import land_lisa_file, safe_landing_name
+from regiostat.sources.lisa.names import municipality_lookup_from_codes
+from regiostat.sources.lisa.reader import read_lisa_export
 from tests.conftest import BUNDLED_LISA
-from tests.fixtures.lisa.make_corpus import UNSAFE_NAMES, cases, text
+from tests.fixtures.lisa.make_corpus import SECTOR_HEADER, SECTOR_ROWS, UNSAFE_NAMES, cases, text
 
 HERE = Path(__file__).parent
 LISA_2017 = BUNDLED_LISA / "lisa_gemeente_2017_banen_vestigingen.tsv"
@@ -216,6 +213,15 @@ def test_names_resolve_per_year(lookup):
     one_year = pl.DataFrame({"code": ["GM0114"], "name": ["Emmen"], "valid_year": [2016]})
     with pytest.raises(LisaFileError, match="not in 2017"):
         read(text(rows=[["Emmen", "2017", "1111", "11"]]).encode(), "emmen.csv", lookup=one_year)
+
+
+def test_a_sector_given_twice_in_other_spelling_is_refused(lookup):
+    """Sectors are told apart by their code (the label without case and punctuation): "INDUSTRIE" after
+    "Industrie" is the same sector given twice, not a second one (SYNTHETIC rows)."""
+    rows = [*SECTOR_ROWS[:1], ["Noordenveld", "GM1699", "INDUSTRIE", "100", "200"], *SECTOR_ROWS[1:]]
+    with pytest.raises(LisaFileError) as info:
+        read(text(SECTOR_HEADER, rows).encode(), "twice.csv", lookup=lookup)
+    assert (info.value.rule, info.value.row) == ("duplicate_key", 3)
 
 
 def test_default_size_limit_is_checked_before_parsing(lookup):

@@ -6,13 +6,13 @@ import shutil
 import dagster as dg
 import pytest
 
-from assets.lisa import lisa_exports
 from pipelines.definitions import make_definitions
 from pipelines.resources import make_resources
 from regiostat.landing.zone import LandingZone
 from tests.conftest import BUNDLED_LISA
 
 REAL_LISA = BUNDLED_LISA / "lisa_gemeente_2017_banen_vestigingen.tsv"
+LISA_LANDING = dg.AssetKey(["landing", "lisa_exports"])
 
 
 @pytest.fixture
@@ -56,7 +56,8 @@ def test_broken_file_is_quarantined_and_the_good_one_still_lands(home):
     zone = LandingZone(resources["settings"].landing_dir)
     for fetch in bundled.complete_fetches("03759NED"):
         zone.import_fetch(bundled, fetch)
-    result = dg.materialize([lisa_exports], resources=resources, selection=[lisa_exports.key])
+    lisa_exports = make_definitions(home).resolve_assets_def(LISA_LANDING)  # bound to the same resources
+    result = dg.materialize([lisa_exports], selection=[lisa_exports.key])
     assert result.success
     meta = result.asset_materializations_for_node("landing__lisa_exports")[0].metadata
     assert meta["files_landed"].value == 1 and meta["files_quarantined"].value == 1

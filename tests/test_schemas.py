@@ -3,8 +3,9 @@
 import polars as pl
 
 from regiostat.model import staging
-from regiostat.sources.cbs.readers import CODE_COLUMNS, MEASURE_COLUMNS, OBSERVATION_COLUMNS
-from schemas.core import FactObservation, JobsMart
+from regiostat.model.observations import CODE_COLUMNS, MEASURE_COLUMNS, OBSERVATION_COLUMNS
+from schemas.core import FactObservation
+from schemas.marts import JobsMart
 from schemas.raw import RawObservations
 from schemas.staging import StagedObservations
 from schemas.validation import validate
@@ -43,7 +44,7 @@ def _staged(rows):
     codes = pl.DataFrame(schema=CODE_COLUMNS)
     fetches = pl.DataFrame([dict(table_id="83582NED", fetch_id="f", source_format="cbs_v3_feed", origin="x",
                                  fetched_at="2026-11-23T00:00:00Z", vintage=None, table_version=None,
-                                 table_modified=None, rows=1)], schema_overrides={
+                                 table_modified=None, rows=1, source_kind="cbs", landed_seq=1)], schema_overrides={
                                      "vintage": pl.String, "table_version": pl.String, "table_modified": pl.String})
     return staging.stage_observations(obs, measures, codes, staging.with_as_of(fetches))
 

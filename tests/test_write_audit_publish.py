@@ -78,6 +78,6 @@ def test_runs_and_rollback_take_one_lock_with_the_configured_timeout(tmp_path):
     from pipelines.resources import make_resources, settings_from_env
 
     settings = settings_from_env(tmp_path)
-    lock = make_resources(tmp_path)["build_lock"]
-    assert settings.lock_path == tmp_path / "build" / "run.lock" == Path(lock.lock_path)
-    assert lock.timeout_seconds == settings.lock_timeout_seconds
+    database = make_resources(tmp_path)["duckdb"]  # the build database's resource takes the run lock
+    assert settings.lock_path == tmp_path / "build" / "run.lock" == Path(database.lock_path)
+    assert database.lock_timeout_seconds == settings.lock_timeout_seconds

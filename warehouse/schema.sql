@@ -1,6 +1,7 @@
 -- regiostat warehouse schema. Layers follow dbt's convention:
---   raw      rows exactly as landed (codes padded, values as text), one set per CBS table
---   staging  typed, trimmed, scaled long observations, every vintage kept
+--   raw      rows exactly as landed (codes padded, values as text), one set per feed of every source
+--            (a CBS table, the LISA exports, the municipality-COROP lists)
+--   staging  typed, trimmed, scaled long observations of every source, every vintage kept
 --   core     dimensions and the fact table (latest vintage per key)
 --   marts    analyst-facing tables built from core (warehouse/marts/*.sql, the profile, harmonised series)
 --   reconcile  claims, rules, conflicts, decisions and verdicts
@@ -17,12 +18,12 @@ CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS raw.fetches (
     table_id VARCHAR NOT NULL, fetch_id VARCHAR NOT NULL, source_format VARCHAR NOT NULL, origin VARCHAR,
     fetched_at VARCHAR, vintage VARCHAR, table_version VARCHAR, table_modified VARCHAR, rows BIGINT,
-    as_of TIMESTAMP, PRIMARY KEY (table_id, fetch_id)
+    source_kind VARCHAR NOT NULL, landed_seq BIGINT, as_of TIMESTAMP, PRIMARY KEY (table_id, fetch_id)
 );
 CREATE TABLE IF NOT EXISTS raw.observations (
     table_id VARCHAR NOT NULL, fetch_id VARCHAR NOT NULL, source_path VARCHAR NOT NULL, source_row BIGINT,
     measure_code VARCHAR NOT NULL, region_raw VARCHAR, period_raw VARCHAR, other_dims_raw VARCHAR,
-    value_raw VARCHAR, value_attribute_raw VARCHAR
+    value_raw VARCHAR, value_attribute_raw VARCHAR, reference_date DATE, attribution VARCHAR
 );
 CREATE TABLE IF NOT EXISTS raw.measures (
     table_id VARCHAR NOT NULL, fetch_id VARCHAR NOT NULL, measure_code VARCHAR NOT NULL, measure_id VARCHAR NOT NULL,
@@ -44,13 +45,22 @@ CREATE TABLE IF NOT EXISTS staging.observations (
     value DOUBLE, value_published DOUBLE, unit VARCHAR, scale_factor BIGINT, decimals BIGINT,
     value_attribute VARCHAR NOT NULL, period_status VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
     origin VARCHAR, fetch_id VARCHAR NOT NULL, source_path VARCHAR, source_row BIGINT, fetched_at VARCHAR,
-    vintage VARCHAR, table_version VARCHAR, table_modified VARCHAR, as_of TIMESTAMP, is_latest BOOLEAN NOT NULL
+    vintage VARCHAR, table_version VARCHAR, table_modified VARCHAR, as_of TIMESTAMP, is_latest BOOLEAN NOT NULL,
+    source_kind VARCHAR NOT NULL, reference_date DATE, attribution VARCHAR
 );
 
-CREATE TABLE IF NOT EXISTS staging.lisa_observations (
-    region_code VARCHAR NOT NULL, year BIGINT NOT NULL, measure VARCHAR NOT NULL, sector VARCHAR, sbi_section VARCHAR,
-    value DOUBLE, source_file VARCHAR, source_row BIGINT, fetch_id VARCHAR, reference_date DATE, attribution VARCHAR
-);
+-- For analysts: the LISA rows in the shape they had before every source shared staging.observations,
+-- one row per municipality, year, measure and sector (the latest file's figure), with LISA's reference
+-- date (1 April) and attribution. The sector label as written is the title of its code.
+CREATE OR REPLACE VIEW staging.lisa_observations AS
+SELECT o.region_code, CAST(left(o.period_code, 4) AS BIGINT) AS year, o.measure_id AS measure, c.title AS sector,
+       nullif(regexp_extract(o.dimension_key, '(^|;)SbiSection=([^;]*)', 2), '') AS sbi_section, o.value,
+       o.origin AS source_file, o.source_row, o.fetch_id, o.reference_date, o.attribution
+FROM staging.observations o
+LEFT JOIN raw.dimension_codes c
+  ON c.table_id = o.table_id AND c.fetch_id = o.fetch_id AND c.dimension = 'Sector'
+ AND c.code_raw = regexp_extract(o.dimension_key, '(^|;)Sector=([^;]*)', 2)
+WHERE o.source_kind = 'lisa' AND o.is_latest;
 
 CREATE TABLE IF NOT EXISTS core.dim_region (
     region_code VARCHAR PRIMARY KEY, region_name VARCHAR, cbs_title VARCHAR, region_level VARCHAR,
@@ -80,6 +90,7 @@ CREATE TABLE IF NOT EXISTS core.fact_observation (
     value DOUBLE, value_published DOUBLE, unit VARCHAR, scale_factor BIGINT, decimals BIGINT,
     value_attribute VARCHAR NOT NULL, period_status VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
     origin VARCHAR, fetch_id VARCHAR NOT NULL, fetched_at VARCHAR, vintage VARCHAR, table_version VARCHAR,
+    source_kind VARCHAR NOT NULL, reference_date DATE, attribution VARCHAR,
     PRIMARY KEY (table_id, measure_id, region_code, period_code, dimension_key)
 );
 

@@ -11,18 +11,21 @@ import polars as pl
 AGGREGATIONS = ("sum", "ratio_of_sums", "not_aggregable")
 
 
-
 class IndicatorConfigError(ValueError):
     """config/indicators.toml is malformed; the message names the indicator and field."""
 
 
 @dataclass(frozen=True)
 class Source:
+    """Where an indicator is read: the yearly observations of one table and measure whose dimension key
+    holds ``dimensions``. ``sum_over`` adds the codes of one more dimension (all must be there);
+    ``sum_matching`` adds every row that matches (e.g. every LISA sector row of one SBI section)."""
+
     table: str
     measure: str
     dimensions: dict[str, str] = field(default_factory=dict)
     sum_over: dict[str, list[str]] = field(default_factory=dict)
-    sbi_section: str | None = None
+    sum_matching: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def load_indicators(path: Path | str) -> dict[str, Indicator]:
             raise IndicatorConfigError(f"{where}: needs at least one source")
         sources = tuple(Source(table=s["table"], measure=s["measure"], dimensions=dict(s.get("dimensions", {})),
                                sum_over={k: list(v) for k, v in s.get("sum_over", {}).items()},
-                               sbi_section=s.get("sbi_section"))
+                               sum_matching=bool(s.get("sum_matching", False)))
                         for s in raw.get("sources", []))
         out[code] = Indicator(code=code, name_nl=raw["name_nl"], name_en=raw["name_en"], unit=raw["unit"],
                               definition=raw["definition"], aggregation=raw["aggregation"], sources=sources,

@@ -1,4 +1,8 @@
-"""Reading indicator values from the facts: which rows each source reads and how they are combined."""
+"""Reading indicator values from the facts: which rows each source reads and how they are combined.
+
+Every source's observations are in one table, so an indicator source is the same kind of thing
+whatever the source: a table, a measure and fixed dimension codes (config/indicators.toml).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,6 @@ INDICATOR_VALUE_SCHEMA = {
     "indicator": pl.String, "region_code": pl.String, "year": pl.Int64, "value": pl.Float64,
     "source_table": pl.String, "period_status": pl.String, "vintage": pl.String, "source_file": pl.String,
 }
-LISA_SCHEMA = {"region_code": pl.String, "year": pl.Int64, "measure": pl.String, "sector": pl.String,
-               "sbi_section": pl.String, "value": pl.Float64, "source_file": pl.String, "source_row": pl.Int64,
-               "fetch_id": pl.String, "attribution": pl.String}
 
 
 def dimension_filter(source: Source) -> pl.Expr:
@@ -22,14 +23,9 @@ def dimension_filter(source: Source) -> pl.Expr:
     return expr
 
 
-def source_rows(source: Source, facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.DataFrame:
-    """The rows one source reads, not aggregated: the LISA observations of its measure (and SBI section),
-    or the yearly CBS facts of its table, measure and dimensions (and sum_over codes). Null values stay."""
-    if source.table == "LISA":
-        rows = lisa.filter(pl.col("measure") == source.measure)
-        if source.sbi_section:
-            rows = rows.filter(pl.col("sbi_section") == source.sbi_section)
-        return rows
+def source_rows(source: Source, facts: pl.DataFrame) -> pl.DataFrame:
+    """The rows one source reads, not aggregated: the yearly observations of its table, measure and
+    dimensions (and sum_over codes). Null values stay. ``facts`` carry each period's year and type."""
     rows = facts.filter(pl.col("table_id") == source.table, pl.col("measure_id") == source.measure,
                         dimension_filter(source), pl.col("period_type") == "jaar")
     for dim, codes in source.sum_over.items():
@@ -38,32 +34,31 @@ def source_rows(source: Source, facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.D
     return rows
 
 
-def source_values(indicator: Indicator, source: Source, facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.DataFrame:
-    """One indicator's yearly values from one source (CBS facts or LISA observations)."""
-    rows = source_rows(source, facts, lisa)
-    if source.table == "LISA":
-        out = rows.group_by("region_code", "year").agg(pl.col("value").sum(), pl.col("source_file").first())
-        return out.select(pl.lit(indicator.code).alias("indicator"), "region_code", "year", "value",
-                          pl.lit("LISA").alias("source_table"), pl.lit(None, pl.String).alias("period_status"),
-                          pl.lit(None, pl.String).alias("vintage"), "source_file")
-    if source.sum_over:
+def source_values(indicator: Indicator, source: Source, facts: pl.DataFrame) -> pl.DataFrame:
+    """One indicator's yearly values from one source."""
+    rows = source_rows(source, facts)
+    if source.sum_matching:
+        rows = (rows.filter(pl.col("value").is_not_null()).group_by("region_code", "year")
+                .agg(pl.col("value").sum(), pl.col("period_status").min(), pl.col("vintage").max(),
+                     pl.col("origin").first()))
+    elif source.sum_over:
         expected = len(next(iter(source.sum_over.values())))
         rows = (rows.group_by("region_code", "year")
                 .agg(pl.col("value").sum(), pl.col("value").is_not_null().sum().alias("n"),
-                     pl.col("period_status").min(), pl.col("vintage").max())
+                     pl.col("period_status").min(), pl.col("vintage").max(), pl.col("origin").first())
                 .filter(pl.col("n") == expected).drop("n"))  # never a partial sum
     return rows.filter(pl.col("value").is_not_null()).select(
         pl.lit(indicator.code).alias("indicator"), "region_code", "year", "value",
         pl.lit(source.table).alias("source_table"), "period_status", "vintage",
-        pl.lit(None, pl.String).alias("source_file"))
+        pl.col("origin").alias("source_file"))
 
 
-def indicator_values(indicators: dict[str, Indicator], facts: pl.DataFrame, lisa: pl.DataFrame) -> pl.DataFrame:
+def indicator_values(indicators: dict[str, Indicator], facts: pl.DataFrame) -> pl.DataFrame:
     """Published values of every source-backed indicator; the first source with a value wins per region-year."""
     frames = []
     for ind in indicators.values():
         for rank, source in enumerate(ind.sources):
-            frames.append(source_values(ind, source, facts, lisa).with_columns(pl.lit(rank).alias("_rank")))
+            frames.append(source_values(ind, source, facts).with_columns(pl.lit(rank).alias("_rank")))
     if not frames:
         return pl.DataFrame(schema=INDICATOR_VALUE_SCHEMA)
     return (pl.concat([f.cast(INDICATOR_VALUE_SCHEMA | {"_rank": pl.Int32}) for f in frames])

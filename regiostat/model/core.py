@@ -113,14 +113,16 @@ def dim_dimension_code(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFra
     )
 
 
-def dim_source_table(fetches: pl.DataFrame, titles: dict[str, str]) -> pl.DataFrame:
+def dim_source_table(fetches: pl.DataFrame, titles: dict[str, str],
+                     licences: dict[str, str] | None = None) -> pl.DataFrame:
     return (
         fetches.sort("as_of", descending=True, nulls_last=True)
         .group_by("table_id", maintain_order=True)
         .agg(pl.len().cast(pl.Int64).alias("fetches"), pl.col("vintage").first().alias("latest_vintage"),
              pl.col("table_version").drop_nulls().first().alias("table_version"))
         .with_columns(pl.col("table_id").replace_strict(titles, default=None).alias("title"),
-                      pl.lit("CC BY 4.0 (Bron: CBS)").alias("licence"))
+                      pl.col("table_id").replace_strict(licences or {}, default="CC BY 4.0 (Bron: CBS)")
+                      .alias("licence"))
         .select("table_id", "title", "fetches", "latest_vintage", "table_version", "licence").sort("table_id")
     )
 
@@ -129,5 +131,5 @@ def fact_observation(staged: pl.DataFrame) -> pl.DataFrame:
     return staged.filter(pl.col("is_latest")).select(
         "table_id", "measure_id", "region_code", "period_code", "sector_code", "dimension_key", "value",
         "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status", "source_format",
-        "origin", "fetch_id", "fetched_at", "vintage", "table_version",
+        "origin", "fetch_id", "fetched_at", "vintage", "table_version", "source_kind", "reference_date", "attribution",
     )

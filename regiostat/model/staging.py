@@ -1,8 +1,9 @@
-"""Raw captures -> one long, typed observation model (the staging layer).
+"""Raw captures -> one long, typed observation model (the staging layer), for every source alike.
 
-One row per table, measure, region, period and other dimension codes. Values are kept
-twice: as published (62.2 with unit "x 1 000") and multiplied out (62200), so nobody
-has to remember which tables are in thousands.
+One row per table, measure, region, period and other dimension codes, and vintage. Values are kept
+twice: as published (62.2 with unit "x 1 000") and multiplied out (62200), so nobody has to
+remember which tables are in thousands. ``is_latest`` marks the vintage the marts use: the fetch
+whose source date is newest, and of fetches with the same date the one landed last.
 """
 
 from __future__ import annotations
@@ -42,21 +43,23 @@ def stage_observations(observations: pl.DataFrame, measures: pl.DataFrame, codes
             .otherwise(pl.lit("NotAvailable")).alias("value_attribute"),
         )
         .join(units, on=["table_id", "fetch_id", "measure_code"], how="left")
-        .join(fetches.select("table_id", "fetch_id", "source_format", "origin", "fetched_at", "vintage",
-                             "table_version", "table_modified", "as_of"), on=["table_id", "fetch_id"], how="left")
+        .join(fetches.select("table_id", "fetch_id", "source_kind", "source_format", "origin", "fetched_at",
+                             "vintage", "table_version", "table_modified", "as_of", "landed_seq"),
+              on=["table_id", "fetch_id"], how="left")
         .join(status, on=["table_id", "period_code"], how="left")
         .with_columns(
             pl.col("period_status").fill_null("onbekend"),
             _multiplied_out(pl.col("value_published"), pl.col("scale_factor"), pl.col("decimals_value")),
         )
     )
-    latest = (pl.col("as_of").rank("ordinal", descending=True).over(OBSERVATION_KEY) == 1)
-    return staged.with_columns(latest.alias("is_latest")).select(
+    newest_first = staged.sort(["as_of", "landed_seq"], descending=True, nulls_last=True, maintain_order=True)
+    latest = pl.int_range(pl.len()).over(OBSERVATION_KEY) == 0
+    return newest_first.with_columns(latest.alias("is_latest")).select(
         "table_id", "measure_id", "measure_code", "region_code", "period_code", "sector_code", "dimension_key",
         "value", "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status",
         "source_format", "origin", "fetch_id", "source_path", "source_row", "fetched_at", "vintage",
-        "table_version", "table_modified", "as_of", "is_latest",
-    ).sort(["table_id", "measure_id", "region_code", "period_code", "dimension_key", "as_of"])
+        "table_version", "table_modified", "as_of", "is_latest", "source_kind", "reference_date", "attribution",
+    ).sort(["table_id", "measure_id", "region_code", "period_code", "dimension_key", "as_of"], maintain_order=True)
 
 
 def _multiplied_out(value: pl.Expr, scale: pl.Expr, decimals: pl.Expr) -> pl.Expr:
@@ -96,18 +99,19 @@ def period_status(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.col("period_status").cast(pl.String))
 
 
-def fetch_table(entries: list) -> pl.DataFrame:
-    """One row per complete fetch, with the date that orders vintages (source date, else fetch date)."""
+def fetch_table(entries: list, *, source_kind: str) -> pl.DataFrame:
+    """One row per complete fetch (``entries`` in landing order), with the date that orders vintages
+    (source date, else fetch date) and its place in the landing order (which breaks ties in that date)."""
     rows = [
         dict(table_id=e.table_id, fetch_id=e.fetch_id, source_format=e.source, origin=e.origin,
              fetched_at=e.fetched_at, vintage=e.vintage, table_version=e.table_version,
-             table_modified=e.table_modified, rows=e.rows)
-        for e in entries
+             table_modified=e.table_modified, rows=e.rows, source_kind=source_kind, landed_seq=seq)
+        for seq, e in enumerate(entries, start=1)
     ]
     return with_as_of(pl.DataFrame(rows, schema={
         "table_id": pl.String, "fetch_id": pl.String, "source_format": pl.String, "origin": pl.String,
         "fetched_at": pl.String, "vintage": pl.String, "table_version": pl.String, "table_modified": pl.String,
-        "rows": pl.Int64}))
+        "rows": pl.Int64, "source_kind": pl.String, "landed_seq": pl.Int64}))
 
 
 def with_as_of(fetches: pl.DataFrame) -> pl.DataFrame:

@@ -12,11 +12,34 @@ the two levels. change_quantity builds one, parse_change reads one back.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-SOURCE_KINDS = ("cbs_table", "lisa_file", "document", "derived")
-# Higher first: who is believed when claims cannot all be true (documented in README).
-SOURCE_AUTHORITY = {"cbs_table": 3, "lisa_file": 2, "derived": 1, "document": 0}
+# Claims that no registered source gives: figures computed from others, and statements in documents.
+FIXED_AUTHORITY = {"derived": 1, "document": 0}
+
+
+class _Authority(Mapping[str, int]):
+    """Who is believed when claims cannot all be true, higher first (documented in README): each
+    registered source states its own (regiostat.sources.registry), derived figures and documents
+    come last. Read from the registry on every lookup, so a source added to it counts at once."""
+
+    def _table(self) -> dict[str, int]:
+        from regiostat.sources import registry  # the sources import the model; read them when asked
+
+        return {**{s.claim_kind: s.authority for s in registry.sources()}, **FIXED_AUTHORITY}
+
+    def __getitem__(self, kind: str) -> int:
+        return self._table()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+SOURCE_AUTHORITY: Mapping[str, int] = _Authority()
 STATUS_RANK = {"definitief": 3, "nader voorlopig": 2, "voorlopig": 1, "onbekend": 0, None: 0}
 CHANGE_PREFIX = "change:"
 _YEAR = re.compile(r"\d{4}")
@@ -63,8 +86,8 @@ class Claim:
     low: float  # the interval the statement allows given its precision; low <= value <= high
     high: float
     precision: str  # how the interval was derived, e.g. "rounded to 100", "x 1 000, 1 decimal", "ruim"
-    source_kind: str  # one of SOURCE_KINDS
-    source: str  # CBS table id + version, LISA file name, or document path
+    source_kind: str  # a registered source's claim kind, "derived" or "document" (the keys of SOURCE_AUTHORITY)
+    source: str  # e.g. a CBS table id, an export's file name, or a document path
     location: str | None = None  # document section / paragraph / line
     quote: str | None = None  # the exact words, for documents
     vintage: str | None = None  # when published or fetched (ISO date)
@@ -72,8 +95,8 @@ class Claim:
     notes: str | None = None
 
     def __post_init__(self) -> None:
-        if self.source_kind not in SOURCE_KINDS:
-            raise ValueError(f"claim {self.claim_id}: source_kind must be one of {SOURCE_KINDS}")
+        if self.source_kind not in SOURCE_AUTHORITY:
+            raise ValueError(f"claim {self.claim_id}: source_kind must be one of {tuple(SOURCE_AUTHORITY)}")
         if not (self.low <= self.value <= self.high):
             raise ValueError(f"claim {self.claim_id}: value {self.value} "
                              f"outside its interval [{self.low}, {self.high}]")

@@ -1,0 +1,2 @@
+"""Sources of figures: one package per source (cbs, lisa, crosswalk), each implementing
+regiostat.sources.protocol.Source, and listed in regiostat.sources.registry."""

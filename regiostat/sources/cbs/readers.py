@@ -1,8 +1,8 @@
-"""Read one complete fetch from the landing zone into a ``Capture``: the raw layer.
+"""Read one complete CBS fetch from the landing zone into a ``Capture``: the raw layer.
 
-Every source format (v4 JSON, v3 JSON or CSV, StatLine CSV, a third party's processed CSV)
-ends up in the same four frames, with codes and values still exactly as received
-(padding, `.` for missing). Typing and trimming happen in staging, not here.
+Every CBS format (v4 JSON, v3 JSON or CSV, StatLine CSV, a third party's processed CSV) ends up
+in the common raw shape of :mod:`regiostat.model.observations`, with codes and values still
+exactly as received (padding, `.` for missing). Typing and trimming happen in staging, not here.
 """
 
 from __future__ import annotations
@@ -11,59 +11,32 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import polars as pl
 
 from regiostat.landing.zone import LandingEntry, LandingZone
+from regiostat.model.observations import (
+    CODE_COLUMNS,
+    GEO_KINDS,
+    MEASURE_COLUMNS,
+    MEMBERSHIP_COLUMNS,
+    OBSERVATION_COLUMNS,
+    Capture,
+    concat_or_empty,
+)
 from regiostat.sources.cbs import formats as source_formats
 from regiostat.sources.cbs import statline_csv
 from regiostat.sources.cbs.catalog import TableSpec
+from regiostat.sources.protocol import SourceError
 from schemas.validation import validate
 
-OBSERVATION_COLUMNS = {
-    "table_id": pl.String, "fetch_id": pl.String, "source_path": pl.String, "source_row": pl.Int64,
-    "measure_code": pl.String, "region_raw": pl.String, "period_raw": pl.String, "other_dims_raw": pl.String,
-    "value_raw": pl.String, "value_attribute_raw": pl.String,
-}
-MEASURE_COLUMNS = {
-    "table_id": pl.String, "fetch_id": pl.String, "measure_code": pl.String, "measure_id": pl.String,
-    "title": pl.String, "unit": pl.String, "decimals": pl.Int64, "description": pl.String, "metadata_origin": pl.String,
-}
-CODE_COLUMNS = {
-    "table_id": pl.String, "fetch_id": pl.String, "dimension": pl.String, "dimension_kind": pl.String,
-    "code_raw": pl.String, "title": pl.String, "description": pl.String, "group_id": pl.String,
-    "status_raw": pl.String,
-}
-MEMBERSHIP_COLUMNS = {
-    "member_code": pl.String, "parent_code": pl.String, "parent_name": pl.String, "snapshot_year": pl.Int64,
-    "source": pl.String,
-}
-GEO_KINDS = {"GeoDimension", "GeoDetail"}
 # Region classifications that nest (a municipality lies in exactly one of each); others (GGD, police...) are skipped.
 HIERARCHY_PREFIXES = ("AM", "CR", "PV", "LD")
 _SUFFIX = re.compile(r"_\d+$")
 
 
-def concat_or_empty(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """The frames stacked; an empty frame of ``schema``'s shape when there are none."""
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
-
-
-class CaptureError(ValueError):
+class CaptureError(SourceError):
     """A landed file does not have the shape its source format promises."""
-
-
-@dataclass
-class Capture:
-    table_id: str
-    fetch_id: str
-    source_format: str
-    observations: pl.DataFrame
-    measures: pl.DataFrame
-    codes: pl.DataFrame
-    skipped_columns: list[str]
-    memberships: pl.DataFrame = field(default_factory=lambda: concat_or_empty([], MEMBERSHIP_COLUMNS))
 
 
 def read_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:

@@ -1,0 +1,49 @@
+"""The regional profile: every indicator for every region level and custom region, named, with its rule
+and how complete it is (marts.regional_profile)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from regiostat.indicators.catalogue import Indicator
+from regiostat.indicators.values import indicator_values
+from regiostat.regions.aggregate import build_profile, hierarchy_members
+from regiostat.regions.custom import CustomRegion
+
+PROFILE_COLUMNS = ("region_code", "region_name", "region_level", "year", "indicator", "indicator_name", "value",
+                   "unit", "method", "rule", "members_with_data", "members_expected", "is_complete",
+                   "missing_members", "source_tables")
+
+
+def municipalities_by_year(dim_region: pl.DataFrame, years: list[int]) -> pl.DataFrame:
+    """(municipality, year) pairs that existed on 1 January of the year, by CBS's begin and abolition dates."""
+    municipalities = dim_region.filter(pl.col("region_level") == "gemeente",
+                                       pl.col("group_id").ne_missing("OVERIG"))
+    frames = [municipalities.filter(
+        pl.col("begin_date").is_null() | (pl.col("begin_date") <= date(year, 1, 1)),
+        pl.col("abolished_date").is_null() | (pl.col("abolished_date") > date(year, 1, 1)),
+    ).select("region_code", pl.lit(year, pl.Int64).alias("year")) for year in years]
+    return pl.concat(frames) if frames else pl.DataFrame(schema={"region_code": pl.String, "year": pl.Int64})
+
+
+def regional_profile(indicators: dict[str, Indicator], regions: tuple[CustomRegion, ...], facts: pl.DataFrame,
+                     region_parent: pl.DataFrame, dim_region: pl.DataFrame, custom_region: pl.DataFrame,
+                     dim_indicator: pl.DataFrame) -> pl.DataFrame:
+    """Published values, sums over the region hierarchy and the custom regions, and ratios of sums; each row
+    named, with its indicator's unit and rule, and ``is_complete`` when every member had data."""
+    published = indicator_values(indicators, facts)
+    years = published["year"].unique().sort().to_list()
+    hierarchy = hierarchy_members(region_parent, municipalities_by_year(dim_region, years))
+    profile = build_profile(indicators, published, hierarchy, regions)
+    names = pl.concat([dim_region.select("region_code", "region_name", "region_level"),
+                       custom_region.select(pl.col("region_id").alias("region_code"), pl.col("name").alias(
+                           "region_name"), pl.lit("custom").alias("region_level")).unique()])
+    meta = dim_indicator.select(pl.col("code").alias("indicator"), pl.col("name_nl").alias("indicator_name"),
+                                "unit", "rule")
+    return (profile.join(names, on="region_code", how="left").join(meta, on="indicator", how="left")
+            .with_columns(pl.when(pl.col("members_expected").is_null()).then(True)
+                          .otherwise(pl.col("members_with_data") == pl.col("members_expected"))
+                          .alias("is_complete"))
+            .select(PROFILE_COLUMNS))

@@ -1,0 +1,63 @@
+"""The common raw shape: what every source reads a landed, complete fetch into.
+
+Four frames per fetch, whatever the source (CBS v4 JSON, v3 JSON or CSV, a StatLine download, a
+LISA export, a municipality list): observations with codes and values still as received, the
+measures with their units, the codes of every dimension with their titles, and region
+memberships where the fetch states them. Typing and trimming happen in staging, not here. The
+columns ``reference_date`` and ``attribution`` carry a source's own provenance per row (LISA: 1
+April of the year and "Bron: LISA <jaar>").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+OBSERVATION_COLUMNS = {
+    "table_id": pl.String, "fetch_id": pl.String, "source_path": pl.String, "source_row": pl.Int64,
+    "measure_code": pl.String, "region_raw": pl.String, "period_raw": pl.String, "other_dims_raw": pl.String,
+    "value_raw": pl.String, "value_attribute_raw": pl.String, "reference_date": pl.Date, "attribution": pl.String,
+}
+MEASURE_COLUMNS = {
+    "table_id": pl.String, "fetch_id": pl.String, "measure_code": pl.String, "measure_id": pl.String,
+    "title": pl.String, "unit": pl.String, "decimals": pl.Int64, "description": pl.String, "metadata_origin": pl.String,
+}
+CODE_COLUMNS = {
+    "table_id": pl.String, "fetch_id": pl.String, "dimension": pl.String, "dimension_kind": pl.String,
+    "code_raw": pl.String, "title": pl.String, "description": pl.String, "group_id": pl.String,
+    "status_raw": pl.String,
+}
+MEMBERSHIP_COLUMNS = {
+    "member_code": pl.String, "parent_code": pl.String, "parent_name": pl.String, "snapshot_year": pl.Int64,
+    "source": pl.String,
+}
+# dimension_kind of a code list: region codes, period codes, or any other dimension
+GEO_KINDS = {"GeoDimension", "GeoDetail"}
+TIME_KIND = "TimeDimension"
+OTHER_KIND = "Dimension"
+
+
+def concat_or_empty(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The frames stacked; an empty frame of ``schema``'s shape when there are none."""
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def conform(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``frame`` with exactly ``columns``, in order and type; a column it lacks is null."""
+    return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
+                         for c, t in columns.items()])
+
+
+@dataclass
+class Capture:
+    """One complete fetch in the common raw shape."""
+
+    table_id: str
+    fetch_id: str
+    source_format: str
+    observations: pl.DataFrame
+    measures: pl.DataFrame
+    codes: pl.DataFrame
+    skipped_columns: list[str]
+    memberships: pl.DataFrame = field(default_factory=lambda: concat_or_empty([], MEMBERSHIP_COLUMNS))
