@@ -16,7 +16,9 @@ import polars as pl
 # The layout readers see. Bump it when that layout changes beyond schema.sql (tables and columns that
 # assets create): the version is part of the fingerprint, so older build databases are rebuilt, and
 # health reports a published file of another version. 3: marts.region_names and schema_info.schema_version gone.
-SCHEMA_VERSION = 3
+# 4: LISA rows in staging.observations / core.fact_observation (source_kind, reference_date, attribution);
+# staging.lisa_observations a view.
+SCHEMA_VERSION = 4
 _CREATE_SCHEMA = re.compile(r"^\s*CREATE\s+SCHEMA\s+IF\s+NOT\s+EXISTS\s+(\w+)\s*;", re.IGNORECASE | re.MULTILINE)
 
 

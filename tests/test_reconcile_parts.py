@@ -10,11 +10,11 @@ import pytest
 from regiostat.reconcile import engine
 from regiostat.reconcile.causes import conflict_causes, ordered, pair_cause
 from regiostat.reconcile.intervals import INF, EmptyDomain, div, finite_total, mul, narrow, sum_but, tol
-from regiostat.reconcile.model import Claim, Quantity, Rule, change_quantity
+from regiostat.reconcile.model import SOURCE_KIND_NL, Claim, Quantity, Rule, change_quantity
 from regiostat.reconcile.priority import drop_key, priority
 from regiostat.reconcile.propagation import ConstraintNetwork
 from regiostat.reconcile.search import Component, components, minimal, minimal_hitting_sets
-from regiostat.reconcile.sentences import SOURCE_KIND_NL, DutchText, decimals, join, nl
+from regiostat.reconcile.sentences import DutchText, decimals, join, nl
 
 
 def q(indicator: str, period: str = "2020") -> Quantity:

@@ -135,14 +135,14 @@ def test_closest_real_figure_is_shown_once_verdicts_carry_it(warehouse, tmp_path
 def test_a_warehouse_without_optional_tables_still_gives_pages(warehouse, tmp_path):
     _alter(warehouse, *(f"DROP TABLE {t}" for t in (
         "reconcile.verdicts", "reconcile.decisions", "marts.municipal_series_harmonised", "core.region_parent",
-        "core.custom_region", "core.dim_indicator", "core.dim_source_table", "staging.lisa_observations")),
-        "DROP VIEW marts.regional_profile_wide", "DROP TABLE meta.build_info")
+        "core.custom_region", "core.dim_indicator", "core.dim_source_table")),
+        "DROP VIEW marts.regional_profile_wide", "DROP VIEW staging.lisa_observations", "DROP TABLE meta.build_info")
 
     summary = write_site(warehouse, tmp_path / "site", regions=["CR08", "dutch_techzone"])
 
     assert summary.pages == 2
     page = _page(tmp_path / "site", "dutch_techzone")
-    assert 'class="key-figure"' in page and "Bron: LISA 2017" in page
+    assert 'class="key-figure"' in page and "Bron: LISA 2017" in page  # the attribution rides on the fact rows
     assert 'id="chart-map"' not in page  # without the hierarchy nobody knows its municipalities
 
 

@@ -19,7 +19,8 @@ Verdicts (document claims only). contradicted: the claim was rejected (by which 
 the gap); otherwise supported when the kept non-document data (CBS, LISA, derived) bound its quantity
 on both sides, else unverifiable (listing the quantities without data). Band violations are warnings.
 
-Source kinds are named in the sentences through sentences.SOURCE_KIND_NL; pass ``kind_labels`` to add
+Source kinds are named in the sentences through model.SOURCE_KIND_NL (each source plugin names its own);
+pass ``kind_labels`` to add
 or rename kinds (a new source's Dutch name) without touching the engine.
 """
 
@@ -33,11 +34,11 @@ from dataclasses import dataclass, field
 from regiostat.reconcile import sentences
 from regiostat.reconcile.causes import CAUSES, ordered, pair_cause
 from regiostat.reconcile.intervals import EPS, INF, EmptyDomain, Interval, div, tol
-from regiostat.reconcile.model import Claim, Quantity, Rule
+from regiostat.reconcile.model import SOURCE_KIND_NL, Claim, Quantity, Rule
 from regiostat.reconcile.priority import priority
 from regiostat.reconcile.results import Conflict, Decision, Reconciliation, Rejection, Verdict
 from regiostat.reconcile.search import components
-from regiostat.reconcile.sentences import CAUSE_NL, SOURCE_KIND_NL, DutchText, decimals
+from regiostat.reconcile.sentences import CAUSE_NL, DutchText, decimals
 
 __all__ = ["CAUSES", "CAUSE_NL", "EPS", "INF", "KIND_NL", "NODE_BUDGET", "Conflict", "Decision", "Interval",
            "Reconciliation", "Rejection", "Verdict", "conflicts", "decide", "feasible_intervals", "pair_cause",

@@ -17,19 +17,23 @@ from dataclasses import dataclass, field
 
 # Claims that no registered source gives: figures computed from others, and statements in documents.
 FIXED_AUTHORITY = {"derived": 1, "document": 0}
+FIXED_KIND_NL = {"derived": "afgeleid cijfer", "document": "document"}
 
 
-class _Authority(Mapping[str, int]):
-    """Who is believed when claims cannot all be true, higher first (documented in README): each
-    registered source states its own (regiostat.sources.registry), derived figures and documents
-    come last. Read from the registry on every lookup, so a source added to it counts at once."""
+class _PerSourceKind(Mapping[str, object]):
+    """A property of every claim kind: each registered source states its own (regiostat.sources.registry),
+    derived figures and documents have fixed ones. Read from the registry on every lookup, so a source
+    added to it counts at once."""
 
-    def _table(self) -> dict[str, int]:
+    def __init__(self, attribute: str, fixed: Mapping[str, object]):
+        self.attribute, self.fixed = attribute, fixed
+
+    def _table(self) -> dict[str, object]:
         from regiostat.sources import registry  # the sources import the model; read them when asked
 
-        return {**{s.claim_kind: s.authority for s in registry.sources()}, **FIXED_AUTHORITY}
+        return {**{s.claim_kind: getattr(s, self.attribute) for s in registry.sources()}, **self.fixed}
 
-    def __getitem__(self, kind: str) -> int:
+    def __getitem__(self, kind: str) -> object:
         return self._table()[kind]
 
     def __iter__(self) -> Iterator[str]:
@@ -39,7 +43,10 @@ class _Authority(Mapping[str, int]):
         return len(self._table())
 
 
-SOURCE_AUTHORITY: Mapping[str, int] = _Authority()
+# Who is believed when claims cannot all be true, higher first (documented in README).
+SOURCE_AUTHORITY: Mapping[str, int] = _PerSourceKind("authority", FIXED_AUTHORITY)  # type: ignore[assignment]
+# How the Dutch decision sentences name each kind of claim.
+SOURCE_KIND_NL: Mapping[str, str] = _PerSourceKind("claim_kind_nl", FIXED_KIND_NL)  # type: ignore[assignment]
 STATUS_RANK = {"definitief": 3, "nader voorlopig": 2, "voorlopig": 1, "onbekend": 0, None: 0}
 CHANGE_PREFIX = "change:"
 _YEAR = re.compile(r"\d{4}")

@@ -2,8 +2,8 @@
 
 Only wording lives here; every number shown is computed by the engine. Figures are written the Dutch
 way ("18.349", "15,6%"), intervals with an en dash ("18.300–18.400"), and a hedged figure keeps its
-hedge word ("ruim 118.000"). Source kinds are named through one mapping, SOURCE_KIND_NL, which a
-caller extends for its own sources (``kind_labels=``) instead of editing this module.
+hedge word ("ruim 118.000"). Source kinds are named through model.SOURCE_KIND_NL (each
+source plugin states its own name); a caller may override names per call (``kind_labels=``).
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from collections.abc import Mapping, Sequence
 
 from regiostat.reconcile.causes import pair_cause
 from regiostat.reconcile.intervals import INF, Interval
-from regiostat.reconcile.model import CHANGE_PREFIX, Claim, Quantity, Rule
+from regiostat.reconcile.model import CHANGE_PREFIX, SOURCE_KIND_NL, Claim, Quantity, Rule
 from regiostat.reconcile.precision import hedge_word
 from regiostat.reconcile.priority import priority, tier
 from regiostat.reconcile.results import Conflict, Rejection
 
 CAUSE_NL = {"rounding": "afronding", "definition": "definitieverschil", "reference_date": "andere peildatum",
             "revision": "revisie", "boundary": "gewijzigde gebiedsindeling", "transcription": "transcriptiefout"}
-SOURCE_KIND_NL = {"cbs_table": "CBS-tabel", "lisa_file": "LISA-bestand", "document": "document",
-                  "derived": "afgeleid cijfer"}
 
 
 def decimals(x: float) -> int:

@@ -71,12 +71,3 @@ class SiteContext:
         if found is None or not found.height:
             return None, None
         return found["title"][0], found["licence"][0]
-
-    def lisa_attribution(self, year: int) -> str:
-        """The attribution line LISA requires, as the warehouse recorded it for that year."""
-        lisa = self.data.table("staging.lisa_observations")
-        if lisa is not None:
-            found = lisa.filter(pl.col("year") == year)["attribution"].drop_nulls().unique().sort()
-            if found.len():
-                return found[0]
-        return f"Bron: LISA {year}"

@@ -9,7 +9,6 @@ import polars as pl
 from regiostat.report import labels
 from regiostat.report.context import SiteContext
 
-LISA = "LISA"
 # the indicators readers look for first; the rest follow in code order
 FIRST = ("population", "cbs_employee_jobs", "cbs_industry_share_c", "cbs_industry_share_bf", "cbs_establishments",
          "cbs_jobs_kerncijfers", "cbs_kerncijfers_industry_share_bf", "lisa_jobs", "lisa_establishments")
@@ -67,7 +66,7 @@ def _figure(ctx: SiteContext, row: dict) -> KeyFigure:
 
 
 def status(ctx: SiteContext, tables: tuple[str, ...], year: int) -> str:
-    """The source tables' period status for the year (CBS gives one per period of a table); LISA has none."""
+    """The source tables' period status for the year (CBS gives one per period of a table; not every source does)."""
     found = sorted({s for t in tables for s in ctx.data.statuses.get((t, year), ())})
     if not found:
         return "—"
@@ -75,11 +74,12 @@ def status(ctx: SiteContext, tables: tuple[str, ...], year: int) -> str:
 
 
 def source_lines(ctx: SiteContext, used: set[tuple[str, int]]) -> list[str]:
-    """'Bron: CBS' per CBS table with its title and licence, 'Bron: LISA <jaar>' per LISA year used."""
+    """The attribution line each source asks for ("Bron: CBS", "Bron: LISA 2017"), once per table and line,
+    with the table's title and licence."""
+    asked = sorted({(t, line) for t, y in used for line in ctx.data.attributions.get((t, y), ())})
     lines = []
-    for table in sorted({t for t, _ in used if t != LISA}):
+    for table, line in asked:
         title, licence = ctx.source_table(table)
         named = f"{table} “{title}”" if title else table
-        lines.append(f"Bron: CBS, {named}; licentie / licence: {licence or 'CC BY 4.0 (Bron: CBS)'}")
-    lines += [ctx.lisa_attribution(year) for year in sorted({y for t, y in used if t == LISA})]
+        lines.append(f"{line}, {named}; licentie / licence: {licence}" if licence else f"{line}, {named}")
     return lines

@@ -30,12 +30,10 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "reconcile.verdicts": ("claim_id", "indicator", "region", "period", "stated", "verdict", "sentence", "document",
                            "location", "quote"),
     "reconcile.decisions": ("indicator", "region", "period", "sentence"),
-    "staging.lisa_observations": ("year", "attribution"),
     "meta.build_info": ("build_id", "built_at", "schema_version"),
 }
-# tables read only for the listed columns (they grow with every fetch; the site needs a handful of values)
-NARROW = {"staging.lisa_observations"}
-STATUS_TABLES = {"core.fact_observation": ("table_id", "period_code", "period_status"),
+NARROW: set[str] = set()  # tables read only for the listed columns (they grow with every fetch)
+STATUS_TABLES = {"core.fact_observation": ("table_id", "period_code", "period_status", "attribution"),
                  "core.dim_period": ("period_code", "year")}
 
 
@@ -50,6 +48,7 @@ class WarehouseData:
     profile: pl.DataFrame
     tables: dict[str, pl.DataFrame | None] = field(default_factory=dict)
     statuses: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+    attributions: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)  # the lines each source asks
 
     def table(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name)
@@ -67,10 +66,10 @@ def read_warehouse(published_path: Path | str) -> WarehouseData:
         profile = con.sql(f"SELECT {', '.join(PROFILE_COLUMNS)} FROM marts.regional_profile "
                           "ORDER BY region_code, indicator, year").pl()
         tables = {name: _read_optional(con, name, needed, columns) for name, needed in OPTIONAL.items()}
-        statuses = _period_statuses(con, columns)
+        statuses, attributions = _period_statuses(con, columns)
     finally:
         con.close()
-    return WarehouseData(profile=profile, tables=tables, statuses=statuses)
+    return WarehouseData(profile=profile, tables=tables, statuses=statuses, attributions=attributions)
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -90,14 +89,21 @@ def _read_optional(con: duckdb.DuckDBPyConnection, name: str, needed: tuple[str,
     return con.sql(f"SELECT * FROM {name}").pl()
 
 
-def _period_statuses(con: duckdb.DuckDBPyConnection,
-                     columns: dict[str, set[str]]) -> dict[tuple[str, int], tuple[str, ...]]:
-    """CBS gives a status per period of a table (definitief, voorlopig), the same for every region: so a
-    figure's status, aggregated or not, is its source table's status for that year."""
+Lines = dict[tuple[str, int], tuple[str, ...]]
+
+
+def _period_statuses(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) -> tuple[Lines, Lines]:
+    """Per source table and year: its period statuses and its attribution lines. CBS gives a status per period
+    of a table (definitief, voorlopig), the same for every region: so a figure's status, aggregated or not, is
+    its source table's status for that year. The attribution is the line the source asks for ("Bron: CBS",
+    "Bron: LISA 2017"), as the warehouse recorded it."""
     if any(not set(needed) <= columns.get(name, set()) for name, needed in STATUS_TABLES.items()):
-        return {}
+        return {}, {}
     rows = con.execute("""
-        SELECT f.table_id, p.year, list(DISTINCT f.period_status ORDER BY f.period_status)
+        SELECT f.table_id, p.year, list(DISTINCT f.period_status ORDER BY f.period_status),
+               list(DISTINCT f.attribution ORDER BY f.attribution)
         FROM core.fact_observation f JOIN core.dim_period p USING (period_code)
         WHERE p.year IS NOT NULL GROUP BY ALL""").fetchall()
-    return {(table_id, int(year)): tuple(s for s in found if s) for table_id, year, found in rows}
+    statuses = {(table_id, int(year)): tuple(s for s in found if s) for table_id, year, found, _ in rows}
+    attributions = {(table_id, int(year)): tuple(a for a in lines if a) for table_id, year, _, lines in rows}
+    return statuses, attributions

@@ -90,6 +90,7 @@ class Source(Protocol):
     name: str
     title: str
     claim_kind: str  # the source kind its figures have as claims (reconcile.candidates.source_kind)
+    claim_kind_nl: str  # how the decision sentences name it, e.g. "CBS-tabel"
     authority: int  # who is believed when figures cannot all be true: higher first (documents are 0)
     watches_inbox: bool  # files arrive by hand: a sensor watches inbox_files and starts <name>_refresh
 

@@ -24,6 +24,7 @@ class CbsSource:
     name = "cbs"
     title = "CBS StatLine tables"
     claim_kind = "cbs_table"
+    claim_kind_nl = "CBS-tabel"
     authority = 3  # CBS over LISA over derived figures over documents
     watches_inbox = False
 

@@ -26,6 +26,7 @@ class CrosswalkSource:
     name = "region_crosswalk"
     title = "Municipality-COROP lists"
     claim_kind = "crosswalk_list"  # gives no figures, so it is never claimed
+    claim_kind_nl = "gebiedsindeling"
     authority = 0
     watches_inbox = False
 

@@ -27,6 +27,7 @@ class LisaSource:
     name = "lisa"
     title = "LISA exports"
     claim_kind = "lisa_file"
+    claim_kind_nl = "LISA-bestand"
     authority = 2  # CBS over LISA over derived figures over documents
     watches_inbox = True
 
