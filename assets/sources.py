@@ -14,10 +14,9 @@ from assets.checks import check_result, json_metadata, preview, split_checks
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.landing.zone import LandingZone
-from regiostat.model import raw
 from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
-from regiostat.sources import registry
+from regiostat.sources import raw, registry
 from regiostat.sources.protocol import Feed, Source, SourceError
 from schemas import schema_for
 from schemas.validation import ValidationResult, validate

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from regiostat.codes import REGION_LEVELS, parse_period
+from regiostat.model.observations import GEO_KINDS
 from regiostat.regions import boundaries
-from regiostat.sources.cbs.readers import GEO_KINDS
 
 _TITLE_SUFFIX = r"\s*\((PV|CR|LD|gemeente|AM)\)\s*$"
 _SBI_SECTION = r"^([A-U](?:-[A-U])?)\s"

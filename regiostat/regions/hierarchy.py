@@ -13,7 +13,7 @@ import io
 import polars as pl
 
 from regiostat.codes import REGION_LEVELS
-from regiostat.sources.cbs.readers import MEMBERSHIP_COLUMNS
+from regiostat.model.observations import MEMBERSHIP_COLUMNS
 
 PARENT_COLUMNS = {
     "region_code": pl.String, "parent_level": pl.String, "parent_code": pl.String, "valid_from_year": pl.Int64,
