@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from pipelines.cli import main
 from regiostat.publish.health import check_warehouse
+from regiostat.publish.storage import sha256_file
+from regiostat.publish.versions import read_catalog, versions_dir, write_catalog
 from regiostat.warehouse import SCHEMA_VERSION, orphan_codes, present_tables
 from tests.conftest import MARTS
 
@@ -27,12 +30,20 @@ def home(built_home: Path, tmp_path: Path) -> Path:
 
 
 def _alter(path: Path, *statements: str) -> None:
+    """Damage the published file AND make it the version the pointer names, as if it had been published
+    like that (a change after publishing is a finding of its own, see test_publish_safety)."""
     con = duckdb.connect(str(path))
     try:
         for sql in statements:
             con.execute(sql)
     finally:
         con.close()
+    catalog = read_catalog(path)
+    version = versions_dir(path) / catalog.current
+    version.chmod(0o644)
+    shutil.copyfile(path, version)
+    record = replace(catalog.record(catalog.current), sha256=sha256_file(path))
+    write_catalog(path, catalog.with_current(record), temp_name=".pointer.tmp")
 
 
 def _failed(report) -> dict[str, str]:

@@ -77,7 +77,7 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         warehouse.replace_rows = replace_rows
 
-    elif kind == "publish-copy":  # the verified copy is half written
+    elif kind == "publish-copy":  # the plain path's copy of the verified version is half written
         import shutil
 
         real_copy = shutil.copyfile
@@ -91,17 +91,25 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         shutil.copyfile = copyfile
 
-    elif kind == "publish-rename":  # copy verified, rename not done (versions/ is linked only after it)
+    elif kind in ("publish-rename", "publish-plain"):
+        # publish-rename: everything verified, before the first rename that publishes (the version into
+        # versions/, then the pointer, then the plain path); publish-plain: after the pointer, before the plain path
         real_replace_file = os.replace
 
         def replace(src, dst, *args, **kwargs):
-            if publish_path is not None and Path(dst) == publish_path:
-                _signal_and_hang(marker, f"before renaming {Path(src).name} over {dst}")
+            if publish_path is not None and _is_commit(Path(dst), publish_path, plain_only=kind == "publish-plain"):
+                _signal_and_hang(marker, f"before renaming {Path(src).name} to {dst}")
             return real_replace_file(src, dst, *args, **kwargs)
 
         os.replace = replace
     else:
         raise SystemExit(f"unknown hook {hang_at!r}")
+
+
+def _is_commit(dst: Path, publish_path: Path, *, plain_only: bool) -> bool:
+    if plain_only:
+        return dst == publish_path
+    return dst == publish_path or dst.parent == publish_path.parent / "versions" or dst.name.endswith(".current.json")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
