@@ -177,3 +177,47 @@ def test_orphan_codes_lists_each_missing_code_with_its_fact_rows():
         con.close()
     assert orphans == [{"dimension": "period", "code": "2021JJ00", "fact_rows": 2},
                        {"dimension": "region", "code": "GM9999", "fact_rows": 2}]
+
+
+def test_a_sidecar_beside_the_published_file_is_unhealthy(home, capsys):
+    (home / "warehouse" / "regional.duckdb.wal").write_bytes(b"\x00" * 149)  # what a killed writer leaves
+
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
+
+    assert set(_failed(report)) == {"no sidecar files"}, report.text()
+    assert "regional.duckdb.wal (149 bytes)" in _failed(report)["no sidecar files"]
+    assert main(["--home", str(home), "health"]) == 1
+    assert "FAIL  no sidecar files" in capsys.readouterr().out
+
+
+def test_a_file_in_duckdb_2_storage_or_hard_linked_is_unhealthy(home, tmp_path):
+    published = home / PUBLISHED
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS src (READ_ONLY)", [str(published)])
+    con.execute("ATTACH ? AS new (STORAGE_VERSION 'v2.0.0')", [str(tmp_path / "v2.duckdb")])
+    con.execute("COPY FROM DATABASE src TO new")
+    con.close()
+    shutil.copyfile(tmp_path / "v2.duckdb", published)
+    (tmp_path / "link.duckdb").hardlink_to(published)
+
+    failed = _failed(check_warehouse(published, expected_marts=MARTS))
+
+    assert "storage number 999, not 64: DuckDB 1.x readers refuse it" in failed["storage format"]
+    assert "2 names (hard links)" in failed["independent file"]
+
+
+def test_a_pointer_naming_a_missing_or_changed_version_is_unhealthy(home):
+    published = home / PUBLISHED
+    version = versions_dir(published) / read_catalog(published).current
+    version.chmod(0o644)
+    with open(version, "r+b") as fh:  # one byte of the kept version flipped, the plain copy intact
+        fh.seek(10_000)
+        byte = fh.read(1)
+        fh.seek(10_000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    assert "changed after it was published" in _failed(check_warehouse(published, expected_marts=MARTS))[
+        "version unchanged"]
+
+    version.unlink()
+    failed = _failed(check_warehouse(published, expected_marts=MARTS))
+    assert failed == {"version pointer": f"names {version.name}, which is missing from versions/"}

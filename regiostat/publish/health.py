@@ -197,7 +197,7 @@ def _pointer_findings(path: Path) -> list[Finding]:
     record, version = catalog.record(catalog.current), versions_dir(path) / catalog.current
     if record is None or not version.is_file():
         return [Finding("version pointer", False, f"names {catalog.current}, which is "
-                        + ("not in versions/" if record else "missing from its own list of versions"))]
+                        + ("missing from versions/" if record else "missing from its own list of versions"))]
     found = [Finding("version pointer", True, f"current version {version.name} (build {record.build_id})")]
     if storage.sha256_file(version) != record.sha256:
         found.append(Finding("version unchanged", False, f"{version.name} changed after it was published (sha256 "

@@ -206,11 +206,12 @@ def remove_stale_candidates(publish_path: Path) -> None:
 
 
 def prune_versions(publish_path: Path, *, keep: int) -> None:
-    """Delete the oldest versions beyond ``keep``, never the current one, and drop them from the pointer."""
+    """Delete the oldest versions beyond ``keep`` (0: keep all), never the current one, and drop them from
+    the pointer."""
     publish_path = Path(publish_path)
     catalog = _catalog(publish_path)
     files = list_versions(publish_path)
-    old = [f for f in files if f.name != catalog.current][: max(len(files) - max(keep, 1), 0)]
+    old = [f for f in files if f.name != catalog.current][: max(len(files) - keep, 0)] if keep > 0 else []
     for path in old:
         path.unlink(missing_ok=True)
     if old:
