@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.cli import main
 from regiostat.publish.export import export_warehouse
+from regiostat.warehouse import SCHEMA_VERSION
 from tests.conftest import PUBLISHED
 
 
@@ -43,7 +44,7 @@ def test_parquet_export_reads_back_in_duckdb_and_polars_with_the_manifests_row_c
     manifest = json.loads((out / "manifest.json").read_text())
     entries = {t["table"]: t for t in manifest["tables"]}
     assert {t: e["rows"] for t, e in entries.items()} == published_tables  # every table and view, every row
-    assert manifest["schema_version"] == 3 and manifest["format"] == "parquet"
+    assert manifest["schema_version"] == SCHEMA_VERSION and manifest["format"] == "parquet"
     con = duckdb.connect()
     try:
         for table, entry in entries.items():
