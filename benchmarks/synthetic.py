@@ -120,12 +120,11 @@ class NationalTable:
         return text.select(select) if select else text
 
 
-def json_rows(frame: pl.DataFrame) -> bytes:
-    """The rows of ``frame`` as the inside of a JSON array (no brackets), in column order."""
-    if frame.is_empty():
-        return b""
-    text = frame.write_ndjson()
-    return text.rstrip("\n").replace("\n", ",").encode()  # JSON strings never hold a raw newline
+def json_array(frame: pl.DataFrame) -> bytes:
+    """The rows of ``frame`` as a JSON array of objects, keys in column order."""
+    out = io.BytesIO()
+    frame.write_json(out)
+    return out.getvalue()
 
 
 # -- generating ---------------------------------------------------------------------------------

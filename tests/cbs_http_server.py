@@ -356,7 +356,7 @@ class CbsTestServer:
         elif self.v4_pages == 1 and not {"$skip", "$top", "$count"} & set(query):
             return 200, _read(file), JSON, 1  # the recording itself, byte for byte
         window = _Window.of(len(rows), query, max(1, -(-len(rows) // self.v4_pages)))
-        return self._v4_page(context, _dict_rows(rows[window.start:window.stop]), len(rows), window, path, query)
+        return self._v4_page(context, _json_array(rows[window.start:window.stop]), len(rows), window, path, query)
 
     def _v4_generated(self, entity: str, path: str, query: dict[str, str]) -> Answer:
         table, root = self.synthetic, f"{self.base_url}{V4}"
@@ -374,17 +374,18 @@ class CbsTestServer:
         total = table.row_count if selected is None else selected.len()
         window = _Window.of(total, query, self.v4_page_size)
         frame = table.frame(window.rows(selected), "v4")
-        return self._v4_page(context, synthetic.json_rows(frame), total, window, path, query)
+        return self._v4_page(context, synthetic.json_array(frame), total, window, path, query)
 
     def _v4_page(self, context: str, rows: bytes, total: int, window: _Window, path: str,
                  query: dict[str, str]) -> Answer:
-        body = b'{"@odata.context": ' + json.dumps(context).encode()
+        """The envelope around a JSON array of rows, joined once (pages of 100,000 rows are ~20 MB)."""
+        parts = [b'{"@odata.context": ', json.dumps(context).encode()]
         if query.get("$count") == "true":
-            body += b', "@odata.count": ' + str(total).encode()
-        body += b', "value": [' + rows + b"]"
+            parts += [b', "@odata.count": ', str(total).encode()]
+        parts += [b', "value": ', rows]
         if window.next_skip is not None:
-            body += b', "@odata.nextLink": ' + json.dumps(self._link(path, query, window)).encode()
-        return 200, body + b"}", JSON, window.page
+            parts += [b', "@odata.nextLink": ', json.dumps(self._link(path, query, window)).encode()]
+        return 200, b"".join([*parts, b"}"]), JSON, window.page
 
     # -- v3 ------------------------------------------------------------------------------------
 
@@ -415,7 +416,7 @@ class CbsTestServer:
         window = _Window.of(len(rows), query, page_size)
         if cell_limit is not None and rows and window.size * _value_columns(rows[0]) > cell_limit:
             return 500, TOO_MANY_BODY, JSON, 1
-        return self._v3_page(path, meta, _dict_rows(rows[window.start:window.stop]), window, query)
+        return self._v3_page(path, meta, _json_array(rows[window.start:window.stop]), window, query)
 
     def _v3_generated(self, feed: bool, entity: str, path: str, query: dict[str, str]) -> Answer:
         table = self.synthetic
@@ -438,14 +439,14 @@ class CbsTestServer:
             return 500, TOO_MANY_BODY, JSON, 1
         rows = window.rows(selected)
         frame = table.frame(rows, "v3", select) if entity == "TypedDataSet" else table.untyped_frame(rows, select)
-        return self._v3_page(path, meta, synthetic.json_rows(frame), window, query)
+        return self._v3_page(path, meta, synthetic.json_array(frame), window, query)
 
     def _v3_page(self, path: str, meta: str, rows: bytes, window: _Window, query: dict[str, str]) -> Answer:
         metadata = f"{self.base_url}{path.rsplit('/', 1)[0]}/{meta}"
-        body = b'{"odata.metadata": ' + json.dumps(metadata).encode() + b', "value": [' + rows + b"]"
+        parts = [b'{"odata.metadata": ', json.dumps(metadata).encode(), b', "value": ', rows]
         if window.next_skip is not None:
-            body += b', "odata.nextLink": ' + json.dumps(self._link(path, query, window)).encode()
-        return 200, body + b"}", JSON, window.page
+            parts += [b', "odata.nextLink": ', json.dumps(self._link(path, query, window)).encode()]
+        return 200, b"".join([*parts, b"}"]), JSON, window.page
 
     def _v3_roots(self) -> tuple[str, str]:
         return f"{self.base_url}{V3_API}", f"{self.base_url}{V3_FEED}"
@@ -545,8 +546,8 @@ def _select_list(query: dict[str, str], columns: list[str] | None) -> list[str] 
     return keep
 
 
-def _dict_rows(rows: list[dict]) -> bytes:
-    return ", ".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
+def _json_array(rows: list[dict]) -> bytes:
+    return json.dumps(rows, ensure_ascii=False).encode()
 
 
 class _HttpServer(ThreadingHTTPServer):
