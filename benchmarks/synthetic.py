@@ -336,3 +336,10 @@ def v4_catalog_entry(table: NationalTable) -> dict:
 
 def _int_or_none(text: str | None) -> int | None:
     return int(float(text)) if text not in (None, "") else None
+
+
+def rows_per_period(paths: ProjectPaths | None = None, region_prefixes: tuple[str, ...] | None = None) -> int:
+    """Rows one year adds: regions (all 892, or those with the prefixes) x the 28 SBI codes."""
+    bundle = _Bundle(LandingZone((paths or ProjectPaths.default()).bundled_landing_dir))
+    regions = [c for c in bundle.regions().codes if not region_prefixes or c.startswith(region_prefixes)]
+    return len(regions) * len(bundle.sbi())

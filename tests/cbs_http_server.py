@@ -127,6 +127,7 @@ class Request:
     query: dict[str, str]
     page: int
     fault: str | None
+    status: int | None = None  # of the normal answer (before any fault): 200, 404, 500 for too many records...
 
 
 @dataclass
@@ -248,7 +249,7 @@ class CbsTestServer:
             status, body, ctype, page = 599, b"test server error", "text/plain", 1
         with self._lock:
             fault = self._take_fault(split.path, page)
-            self.log.append(Request(split.path, query, page, fault.kind if fault else None))
+            self.log.append(Request(split.path, query, page, fault.kind if fault else None, status))
             over_cap = self.max_requests is not None and len(self.log) > self.max_requests
         if over_cap:
             fault, status, body, ctype = None, 410, b"request cap of the test server reached", "text/plain"
