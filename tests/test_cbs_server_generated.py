@@ -47,7 +47,8 @@ def test_generator_has_the_national_shape_and_is_seeded():
     assert synthetic.generate(periods=15).row_count == 374_640
     sbi, regions, periods = full.dimensions
     assert sbi.v3_keys[:2] == ("T001081", "301000 ") and regions.v3_keys[:2] == ("NL01  ", "LD01  ")
-    assert (periods.codes[0], periods.codes[-1], periods.statuses[-1]) == ("1950JJ00", "2024JJ00", "Voorlopig")
+    assert (periods.codes[0], periods.codes[-1], periods.statuses[-1]) == ("1990JJ00", "2064JJ00", "Voorlopig")
+    assert synthetic.generate(periods=15).dimensions[2].codes[::14] == ("2010JJ00", "2024JJ00")
     again = synthetic.generate(periods=75)
     assert again.tenths.equals(full.tenths)
     assert not synthetic.generate(periods=75, seed=1).tenths.equals(full.tenths)
