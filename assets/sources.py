@@ -19,7 +19,7 @@ from regiostat.paths import ProjectPaths
 from regiostat.sources import raw, registry
 from regiostat.sources.protocol import Feed, Source, SourceError
 from schemas import schema_for
-from schemas.validation import ValidationResult, validate
+from schemas.validation import ValidationResult, validate_table
 
 RAW_TABLES = ("raw.observations", "raw.measures", "raw.dimension_codes", "raw.region_memberships", "raw.fetches")
 
@@ -70,7 +70,7 @@ def _raw_asset(source: Source, feed: Feed, raw_tables: list[str]) -> list:
                                 "source format promises; failure cases name the landed file and row.")
     def _raw_check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
-            results = [validate(schema_for(table), warehouse.read_table(con, table, where={"table_id": t}))
+            results = [validate_table(con, schema_for(table), table, where={"table_id": t})
                        for table in raw_tables for t in feed.table_ids]
         merged = ValidationResult("raw", sum(r.rows for r in results),
                                   [dict(c, schema=r.schema) for r in results for c in r.failure_cases])
