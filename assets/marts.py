@@ -1,6 +1,7 @@
 """Marts: one asset per SQL file in warehouse/marts/ (add a file and its pandera model, get an asset and its
 check), the regional profile (+ its wide view) and the municipal series on fixed boundaries."""
 
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -22,9 +23,13 @@ PROFILE_VIEW = "regional_profile_wide"  # warehouse/views/<name>.sql, built with
 HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
 
 
+_INPUTS = re.compile(r"^--\s*inputs:")
+
+
 def _first_comment(sql_file: Path) -> str:
     lines = sql_file.read_text().splitlines()
-    return " ".join(line.removeprefix("--").strip() for line in lines if line.startswith("--")) or sql_file.stem
+    return " ".join(line.removeprefix("--").strip() for line in lines
+                    if line.startswith("--") and not _INPUTS.match(line)) or sql_file.stem
 
 
 def _sql_mart(name: str, marts_dir: Path) -> list:
@@ -39,7 +44,7 @@ def _sql_mart(name: str, marts_dir: Path) -> list:
             head = con.sql(f"SELECT * FROM marts.{warehouse.quote_ident(name)} LIMIT 10").pl()
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(head)})
 
-    return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True)]
+    return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True, inputs=warehouse.mart_inputs(marts_dir, name))]
 
 
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -105,6 +106,23 @@ def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, s
 
 def mart_names(marts_dir: Path) -> list[str]:
     return sorted(p.stem for p in marts_dir.glob("*.sql"))
+
+
+_INPUTS_LINE = re.compile(r"^--\s*inputs:\s*(.+)$", re.MULTILINE)
+
+
+def mart_inputs(folder: Path, name: str) -> tuple[str, ...] | None:
+    """The source tables a mart reads, from its ``-- inputs: 03759NED, 70072NED`` line (None: not stated)."""
+    found = _INPUTS_LINE.search((folder / f"{name}.sql").read_text())
+    return tuple(t.strip().upper() for t in found.group(1).split(",") if t.strip()) if found else None
+
+
+def source_tables_present(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str]) -> set[str]:
+    """Which of ``table_ids`` have rows in core.fact_observation."""
+    marks = ", ".join("?" for _ in table_ids)
+    found = con.execute(f"SELECT DISTINCT table_id FROM core.fact_observation WHERE table_id IN ({marks})",
+                        list(table_ids)).fetchall()
+    return {r[0] for r in found}
 
 
 def build_mart(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> int:

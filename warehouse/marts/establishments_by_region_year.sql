@@ -2,6 +2,7 @@
 -- 81578NED (COROP, a third party's processed extract, stand on 1 January) and 70072NED
 -- (provinces 1995-2019, municipalities 2015) cover different regions in the bundled data;
 -- where both give a region-year, 81578NED wins and source_table says so.
+-- inputs: 81578NED, 70072NED
 CREATE OR REPLACE TABLE marts.establishments_by_region_year AS
 SELECT f.region_code, r.region_name, r.region_level, p.year, f.value AS establishments, f.period_status,
        f.table_id AS source_table, f.vintage

@@ -78,8 +78,9 @@ def _rows(landing: LandingZone, entry: LandingEntry) -> pl.DataFrame:
     """A v3 entity as landed: JSON ``value`` list (live) or CSV (bundled conversions)."""
     if entry.media_type == "application/json":
         value = _json_value(landing, entry)
-        return pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in value],
-                            infer_schema_length=None) if value else pl.DataFrame()
+        keys = list(dict.fromkeys(k for r in value for k in r))  # all text: a column null in every row is text too
+        return pl.DataFrame([{k: (None if r.get(k) is None else str(r[k])) for k in keys} for r in value],
+                            schema=dict.fromkeys(keys, pl.String))
     return _csv(landing, entry)
 
 
