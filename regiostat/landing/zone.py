@@ -10,6 +10,9 @@ Rules that make that safe:
 * pages of one fetch share a ``fetch_id``; a fetch is complete only when its
   ``_complete`` row is written, so readers never see half a table and a re-run can
   resume from the last page that was landed.
+
+The manifest is read once and then only its new tail (it is append-only), so landing page n of a
+fetch costs the same as page 1, and other processes' rows are seen on the next question.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +92,8 @@ class LandingZone:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._lock = threading.RLock()  # fetch threads of one process share the index
+        self._read = _ManifestIndex()
 
     @property
     def manifest_path(self) -> Path:
@@ -203,8 +209,8 @@ class LandingZone:
 
     def _append(self, entry: LandingEntry) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.manifest_path, "a", encoding="utf-8") as fh, _locked(fh):
-            fh.write(entry.to_json() + "\n")
+        with self._lock, open(self.manifest_path, "a+b") as fh, _locked(fh):
+            fh.write((b"\n" if _ends_torn(fh) else b"") + entry.to_json().encode("utf-8") + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -212,20 +218,12 @@ class LandingZone:
 
     def entries(self) -> list[LandingEntry]:
         """All manifest rows; a torn last line (crash mid-append) is ignored."""
-        if not self.manifest_path.exists():
-            return []
-        rows = []
-        for line in self.manifest_path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            try:
-                rows.append(LandingEntry.from_json(line))
-            except (json.JSONDecodeError, TypeError):
-                continue
-        return rows
+        with self._lock:
+            return list(self._read.refresh(self.manifest_path).rows)
 
     def find(self, *, path: str) -> LandingEntry | None:
-        return next((e for e in self.entries() if e.path == path), None)
+        with self._lock:
+            return self._read.refresh(self.manifest_path).by_path.get(path)
 
     def complete_fetches(self, table_id: str | None = None) -> list[str]:
         """Fetch ids that finished, oldest first."""
@@ -246,6 +244,19 @@ class LandingZone:
     def pages_of(self, fetch_id: str) -> list[LandingEntry]:
         return [e for e in self.entries() if e.fetch_id == fetch_id and e.entity != COMPLETE_ENTITY]
 
+    def verified_path(self, entry: LandingEntry) -> Path:
+        """The file of ``entry``, checked against the manifest's sha256 without holding it in memory: for
+        readers that open landed files themselves (DuckDB's read_json over a fetch's pages)."""
+        path = self.path_of(entry.path)
+        digest = hashlib.sha256()
+        with open(path, "rb") as raw, (gzip.open(raw) if entry.compression == "gzip" else contextlib.nullcontext(raw)) \
+                as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != entry.sha256:
+            raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")
+        return path
+
     def read_bytes(self, entry: LandingEntry) -> bytes:
         """The file's bytes, checked against the manifest's sha256."""
         return self._read_verified(entry)[1]
@@ -263,6 +274,57 @@ class LandingZone:
         for e in self.entries():
             seen.setdefault(e.table_id, None)
         yield from seen
+
+
+class _ManifestIndex:
+    """The manifest's rows read so far, and where reading stopped: only whole lines are consumed."""
+
+    def __init__(self):
+        self.rows: list[LandingEntry] = []
+        self.by_path: dict[str, LandingEntry] = {}
+        self.offset = 0
+        self.identity: tuple[int, int] | None = None
+
+    def refresh(self, manifest: Path) -> _ManifestIndex:
+        try:
+            stat = manifest.stat()
+        except FileNotFoundError:
+            self.__init__()
+            return self
+        if (stat.st_dev, stat.st_ino) != self.identity or stat.st_size < self.offset:  # replaced: read it anew
+            self.__init__()
+            self.identity = (stat.st_dev, stat.st_ino)
+        if stat.st_size > self.offset:
+            with open(manifest, "rb") as fh:
+                fh.seek(self.offset)
+                tail = fh.read()
+            end = tail.rfind(b"\n") + 1  # a torn last line waits until it is whole (or is skipped when ended)
+            for line in tail[:end].splitlines():
+                self._add(line)
+            self.offset += end
+        return self
+
+    def _add(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            entry = LandingEntry.from_json(line.decode("utf-8"))
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+            return
+        self.rows.append(entry)
+        if entry.path:
+            self.by_path.setdefault(entry.path, entry)
+
+
+def _ends_torn(fh) -> bool:
+    """Whether the manifest ends in half a line (a crash mid-append): the next row must start on a line of its own."""
+    size = fh.seek(0, os.SEEK_END)
+    if size == 0:
+        return False
+    fh.seek(size - 1)
+    last = fh.read(1)
+    fh.seek(0, os.SEEK_END)
+    return last != b"\n"
 
 
 def _atomic_write(target: Path, payload: bytes) -> None:
