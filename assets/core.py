@@ -21,19 +21,20 @@ FACT = dg.AssetKey(["core", "fact_observation"])
 REGION_PARENT = dg.AssetKey(["core", "region_parent"])
 CUSTOM_REGION = dg.AssetKey(["core", "custom_region"])
 DIM_INDICATOR = dg.AssetKey(["core", "dim_indicator"])
-INPUTS = {"staged": "staging.observations", "codes": "raw.dimension_codes", "measures": "raw.measures",
-          "fetches": "raw.fetches", "memberships": "raw.region_memberships"}
+INPUTS = {"codes": "raw.dimension_codes", "measures": "raw.measures", "fetches": "raw.fetches",
+          "memberships": "raw.region_memberships"}
 
 
 class _Inputs(dict):
-    """The staging and raw tables a builder reads, each read when it first asks for it."""
+    """The small raw tables and the distinct staged values a builder reads, each read when it first asks for it."""
 
     def __init__(self, con):
         super().__init__()
         self.con = con
 
     def __missing__(self, name: str) -> pl.DataFrame:
-        self[name] = warehouse.read_table(self.con, INPUTS[name])
+        query = core.STAGED_VALUES.get(name)
+        self[name] = self.con.sql(query).pl() if query else warehouse.read_table(self.con, INPUTS[name])
         return self[name]
 
 
@@ -45,17 +46,17 @@ def _source_tables(fetches: pl.DataFrame, paths: ProjectPaths) -> pl.DataFrame:
 
 # name -> (build from the inputs, description); every one reads staging and raw, writes core.<name>
 _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] = {
-    "dim_region": (lambda i, _: core.dim_region(i["codes"], i["fetches"], i["staged"]),
+    "dim_region": (lambda i, _: core.dim_region(i["codes"], i["fetches"], i["staged_regions"]),
                    "Regions (land, landsdeel, provincie, COROP, gemeente) with CBS names, group ids, and for "
                    "municipalities the begin and abolition dates CBS states."),
     "boundary_change": (lambda i, _: core.boundary_changes(i["codes"], i["fetches"]),
                         "Municipal mergers, splits, partial transfers and renames parsed from CBS's RegioS "
                         "descriptions: date, from, to, hectares, dwellings, inhabitants and the source text."),
-    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["staged"]),
+    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["staged_periods"]),
                    "Period codes with year, type (jaar/kwartaal/maand) and number."),
-    "dim_measure": (lambda i, _: core.dim_measure(i["measures"], i["fetches"], i["staged"]),
+    "dim_measure": (lambda i, _: core.dim_measure(i["measures"], i["fetches"], i["staged_scales"]),
                     "Measures per source table: title, unit as published, scale factor, decimals, metadata origin."),
-    "dim_sector": (lambda i, _: core.dim_sector(i["codes"], i["fetches"], i["staged"]),
+    "dim_sector": (lambda i, _: core.dim_sector(i["codes"], i["fetches"], i["staged_sectors"]),
                    "SBI 2008 sector codes with their CBS titles and section letters."),
     "dim_dimension_code": (lambda i, _: core.dim_dimension_code(i["codes"], i["fetches"]),
                            "Titles of the codes of every other dimension (Geslacht, Leeftijd, Bedrijfsgrootte, "
@@ -63,9 +64,6 @@ _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] =
     "dim_source_table": (lambda i, paths: _source_tables(i["fetches"], paths),
                          "Source tables of every source (CBS tables, LISA exports, municipality lists): title, "
                          "number of fetches, latest vintage, version, licence."),
-    "fact_observation": (lambda i, _: core.fact_observation(i["staged"]),
-                         "One row per table, measure, region, period and dimension codes: the latest vintage, "
-                         "with value, published value, unit, status, value attribute, source kind and provenance."),
     "region_parent": (lambda i, _: regions.region_parent(i["memberships"], i["codes"], i["fetches"]),
                       "The parent of each region per level (COROP, provincie, landsdeel, arbeidsmarktregio) with the "
                       "years it holds: snapshots from 70072NED (2015), the 2024 municipality-COROP list and v4 "
@@ -73,14 +71,24 @@ _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] =
 }
 
 
-CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS]
+CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS] + [FACT]
+
+
+@dg.asset(key=FACT, deps=[STAGED, dg.AssetKey(["core", "dim_region"]), dg.AssetKey(["core", "dim_period"])],
+          group_name="core", kinds={"duckdb", "sql"},
+          description="One row per table, measure, region, period and dimension codes: the latest vintage, with value, "
+                      "published value, unit, status, value attribute, source kind and provenance.")
+def fact_observation(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = core.build_fact_observation(con)
+        head = con.sql("SELECT * FROM core.fact_observation LIMIT 10").pl()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(head)})
 
 
 def _core_asset(name: str) -> list:
     build, description = _BUILDERS[name]
     key = dg.AssetKey(["core", name])
-    deps = [STAGED] + ([dg.AssetKey(["core", d]) for d in ("dim_region", "dim_period")] if name == "fact_observation"
-                       else [])
+    deps = [STAGED]
 
     @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
     def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -136,6 +144,7 @@ def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Mat
 
 def definitions(paths: ProjectPaths) -> dg.Definitions:
     built = [d for name in _BUILDERS for d in _core_asset(name)]
-    return split_checks([*built, fact_codes_in_dimensions, region_parent_one_per_year,
+    return split_checks([*built, fact_observation, table_checks(FACT, ["core.fact_observation"]),
+                         fact_codes_in_dimensions, region_parent_one_per_year,
                          custom_region, table_checks(CUSTOM_REGION, ["core.custom_region"]),
                          dim_indicator, table_checks(DIM_INDICATOR, ["core.dim_indicator"])])

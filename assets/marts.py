@@ -47,6 +47,12 @@ def _sql_mart(name: str, marts_dir: Path) -> list:
     return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True, inputs=warehouse.mart_inputs(marts_dir, name))]
 
 
+def _indicator_facts(con, indicators: dict) -> pl.DataFrame:
+    """The yearly facts the indicator catalogue's sources can read (not every row of a national table)."""
+    return warehouse.facts_for_sources(con, [(s.table, s.measure, s.dimensions)
+                                             for ind in indicators.values() for s in ind.sources])
+
+
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),
                              dg.AssetKey(["core", "dim_region"])],
           group_name="marts", kinds={"duckdb", "polars"},
@@ -58,7 +64,7 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
     indicators = load_indicators(settings.paths.indicators_toml)
     regions = load_region_config(settings.paths.regions_toml).regions
     with duckdb.get_connection() as con:
-        frame = regional_profile(indicators, regions, warehouse.facts_with_year(con),
+        frame = regional_profile(indicators, regions, _indicator_facts(con, indicators),
                                  *(warehouse.read_table(con, f"core.{t}") for t in (
                                      "region_parent", "dim_region", "custom_region", "dim_indicator")))
         warehouse.create_table_from(con, "marts.regional_profile", frame)
@@ -80,7 +86,7 @@ def harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
     indicators = load_indicators(settings.paths.indicators_toml)
     config = load_region_config(settings.paths.regions_toml)
     with duckdb.get_connection() as con:
-        result = municipal_series(indicators, config, warehouse.facts_with_year(con),
+        result = municipal_series(indicators, config, _indicator_facts(con, indicators),
                                   warehouse.read_table(con, "core.boundary_change"))
         warehouse.create_table_from(con, "marts.municipal_series_harmonised", result.series)
         warehouse.create_table_from(con, "marts.municipal_series_contributions", result.contributions)

@@ -53,17 +53,18 @@ def _raw_asset(source: Source, feed: Feed, raw_tables: list[str]) -> list:
               metadata=dict(feed.details))
     def _raw(context: dg.AssetExecutionContext, settings: RegiostatSettings,
              duckdb: DuckDBResource) -> dg.MaterializeResult:
-        try:
-            rows = raw.read_feed(source, feed, LandingZone(settings.landing_dir))
-        except SourceError as exc:
-            raise dg.Failure(str(exc)) from exc
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con, settings.paths.schema_sql)
-            counts = raw.write_feed(con, rows)
+            try:
+                rows = raw.read_feed(source, feed, LandingZone(settings.landing_dir))
+                counts = raw.write_feed(con, rows)
+            except SourceError as exc:
+                raise dg.Failure(str(exc)) from exc
+            head = raw.preview(con, rows)
         context.log.info(f"{feed.name}: {counts}")
         return dg.MaterializeResult(metadata={
             **{f"rows_{t.split('.')[1]}": n for t, n in counts.items()}, "fetches": rows.fetches,
-            "columns_not_loaded": len(rows.skipped_columns), "preview": preview(rows.tables["raw.observations"])})
+            "columns_not_loaded": len(rows.skipped_columns), "preview": preview(head)})
 
     @dg.asset_check(asset=raw_key(feed), name="raw_rows_match_source_format", blocking=True,
                     description="pandera, per raw table: codes, periods, value text and measure metadata as the "

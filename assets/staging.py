@@ -23,17 +23,9 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
     def observations(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con, settings.paths.schema_sql)
-            raw = {t: warehouse.read_table(con, f"raw.{t}") for t in ("observations", "measures", "dimension_codes",
-                                                                        "fetches")}
-            staged = staging.stage_observations(raw["observations"], raw["measures"], raw["dimension_codes"],
-                                                raw["fetches"])
-            rows = warehouse.replace_rows(con, "staging.observations", staged)
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": rows,
-            "latest_rows": int(staged["is_latest"].sum()),
-            "tables": staged["table_id"].n_unique(),
-            "sources": ", ".join(sorted(staged["source_kind"].unique())),
-            "preview": preview(staged.filter(staged["is_latest"])),
-        })
+            rows = staging.stage_tables(con)
+            summary = staging.summary(con)
+            head = con.sql("SELECT * FROM staging.observations WHERE is_latest LIMIT 10").pl()
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **summary, "preview": preview(head)})
 
     return split_checks([observations, table_checks(STAGED, declared_tables(paths.schema_sql, "staging"))])

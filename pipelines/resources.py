@@ -37,6 +37,8 @@ class RegiostatSettings(dg.ConfigurableResource):
     http_timeout_seconds: float = 60.0
     http_max_retries: int = 5
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    duckdb_memory_limit: str = "192MB"  # DuckDB spills to disk beyond this: a national table fits any machine
+    duckdb_threads: int = 2
 
     @property
     def paths(self) -> ProjectPaths:
@@ -100,6 +102,10 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
                                 RegiostatSettings.model_fields["cbs_v3_api_base"].default),
         cbs_v3_feed_base=env.get("REGIOSTAT_CBS_V3_FEED_BASE",
                                  RegiostatSettings.model_fields["cbs_v3_feed_base"].default),
+        duckdb_memory_limit=env.get("REGIOSTAT_DUCKDB_MEMORY_LIMIT",
+                                    RegiostatSettings.model_fields["duckdb_memory_limit"].default),
+        duckdb_threads=int(env.get("REGIOSTAT_DUCKDB_THREADS",
+                                   RegiostatSettings.model_fields["duckdb_threads"].default)),
     )
 
 
@@ -107,5 +113,7 @@ def make_resources(home: Path | str | None = None) -> dict[str, object]:
     settings = settings_from_env(home)
     Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
     database = BuildDatabase(database=settings.build_db, lock_path=str(settings.lock_path),
-                             lock_timeout_seconds=settings.lock_timeout_seconds)
+                             lock_timeout_seconds=settings.lock_timeout_seconds,
+                             connection_config={"memory_limit": settings.duckdb_memory_limit,
+                                                "threads": settings.duckdb_threads})
     return {"settings": settings, "duckdb": database}

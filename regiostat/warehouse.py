@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -81,6 +81,19 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     return frame.height
 
 
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Insert ``frame`` into ``table`` by column name (the caller holds the transaction)."""
+    if frame.height == 0:
+        return 0
+    view = "_regiostat_append"
+    con.register(view, frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM {quote_ident(view)}")
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
 def create_table_from(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     """CREATE OR REPLACE a table with the frame's columns (for tables whose shape the frame defines)."""
     view = "_regiostat_new_table"
@@ -97,6 +110,27 @@ def facts_with_year(con: duckdb.DuckDBPyConnection, table: str = "core.fact_obse
     period's year and type, as the indicator readers need it."""
     return con.sql(f"SELECT f.*, p.year, p.period_type FROM {qualified(table)} f "
                    "JOIN core.dim_period p USING (period_code)").pl()
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def facts_for_sources(con: duckdb.DuckDBPyConnection,
+                      sources: Iterable[tuple[str, str, Mapping[str, str]]]) -> pl.DataFrame:
+    """The yearly rows of core.fact_observation (with year and period type) that can feed the given
+    (table, measure, fixed dimension codes): what the profile and harmonised series read, so a national table's
+    other sectors never enter memory. A superset of what each source keeps; sorted by key."""
+    conditions, params = [], []
+    for table, measure, dimensions in sources:
+        plain = {d: c for d, c in dimensions.items() if _PLAIN.fullmatch(f"{d}{c}")}  # others: not narrowed here
+        dims = "".join(" AND regexp_matches(f.dimension_key, ?)" for _ in plain)
+        conditions.append(f"(f.table_id = ? AND f.measure_id = ?{dims})")
+        params += [table, measure, *(f"(^|;){d}={c}(;|$)" for d, c in plain.items())]
+    where = " OR ".join(conditions) or "FALSE"
+    return con.sql(f"SELECT f.*, p.year, p.period_type FROM core.fact_observation f "
+                   f"JOIN core.dim_period p USING (period_code) WHERE p.period_type = 'jaar' AND ({where}) "
+                   "ORDER BY f.table_id, f.measure_id, f.region_code, f.period_code, f.dimension_key",
+                   params=params).pl()
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, str] | None = None) -> pl.DataFrame:

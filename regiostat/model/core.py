@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
 from regiostat.codes import REGION_LEVELS, parse_period
@@ -127,9 +128,32 @@ def dim_source_table(fetches: pl.DataFrame, titles: dict[str, str],
     )
 
 
-def fact_observation(staged: pl.DataFrame) -> pl.DataFrame:
-    return staged.filter(pl.col("is_latest")).select(
-        "table_id", "measure_id", "region_code", "period_code", "sector_code", "dimension_key", "value",
-        "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status", "source_format",
-        "origin", "fetch_id", "fetched_at", "vintage", "table_version", "source_kind", "reference_date", "attribution",
-    )
+FACT_COLUMNS = ("table_id", "measure_id", "region_code", "period_code", "sector_code", "dimension_key", "value",
+                "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status",
+                "source_format", "origin", "fetch_id", "fetched_at", "vintage", "table_version", "source_kind",
+                "reference_date", "attribution")
+
+
+def build_fact_observation(con: duckdb.DuckDBPyConnection) -> int:
+    """core.fact_observation: the latest vintage of every staged observation, copied in DuckDB in one transaction."""
+    columns = ", ".join(FACT_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM core.fact_observation")
+        con.execute(f"INSERT INTO core.fact_observation ({columns}) SELECT {columns} FROM staging.observations "
+                    "WHERE is_latest")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+
+
+# What the dimensions need of staging: the distinct values of a few columns (a few thousand rows), never the
+# observations themselves.
+STAGED_VALUES = {
+    "staged_regions": "SELECT DISTINCT region_code FROM staging.observations",
+    "staged_periods": "SELECT DISTINCT period_code FROM staging.observations",
+    "staged_sectors": "SELECT DISTINCT sector_code FROM staging.observations WHERE sector_code IS NOT NULL",
+    "staged_scales": "SELECT DISTINCT table_id, measure_id, scale_factor FROM staging.observations",
+}

@@ -1,63 +1,95 @@
-"""The raw layer of one feed: its complete fetches, read by their source, as the raw.* tables' rows.
+"""The raw layer of one feed: its complete fetches, read by their source, written into the raw.* tables.
 
 Every source writes the same five tables; a feed's rows carry its table ids, so a feed is replaced
 as a whole (re-running gives the same rows, never duplicates) without touching any other feed's.
+Observations go in batch by batch as the source reads them (the pages of a national table), inside
+one transaction: a page that breaks its format rolls the whole feed back, nothing half-written stays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
 from regiostat import warehouse
-from regiostat.landing.zone import LandingZone
+from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.model.observations import (
     CODE_COLUMNS,
     MEASURE_COLUMNS,
     MEMBERSHIP_COLUMNS,
-    OBSERVATION_COLUMNS,
+    Capture,
     concat_or_empty,
     conform,
 )
 from regiostat.model.staging import fetch_table
 from regiostat.sources.protocol import Feed, Source, complete_fetches
 
+RAW_TABLES = ("raw.observations", "raw.measures", "raw.dimension_codes", "raw.fetches", "raw.region_memberships")
+
 
 @dataclass(frozen=True)
 class RawFeed:
-    """What one feed puts in raw.*: rows per table, and the table ids whose rows it replaces."""
+    """What one feed puts in raw.*: its captures (observations still to be read, batch by batch), the complete
+    fetches they come from, and the table ids whose rows it replaces."""
 
-    tables: dict[str, pl.DataFrame]
+    captures: list[Capture]
+    completes: list[LandingEntry]
     table_ids: tuple[str, ...]
-    fetches: int
-    skipped_columns: tuple[str, ...]
+    source_kind: str
+
+    @property
+    def fetches(self) -> int:
+        return len(self.captures)
+
+    @property
+    def skipped_columns(self) -> tuple[str, ...]:
+        return tuple(sorted({col for c in self.captures for col in c.skipped_columns}))
 
 
 def read_feed(source: Source, feed: Feed, zone: LandingZone) -> RawFeed:
-    """Every complete fetch of the feed, read by its source; a feed with no fetch yet gets empty tables."""
+    """Every complete fetch of the feed, opened by its source; a feed with no fetch yet gives no rows."""
     completes = complete_fetches(zone, feed)
     captures = source.read(zone, feed, completes)
-    memberships = [conform(c.memberships, MEMBERSHIP_COLUMNS).with_columns(pl.lit(c.table_id).alias("table_id"))
-                   for c in captures]
-    tables = {
-        "raw.observations": concat_or_empty([conform(c.observations, OBSERVATION_COLUMNS) for c in captures],
-                                            OBSERVATION_COLUMNS),
-        "raw.measures": concat_or_empty([conform(c.measures, MEASURE_COLUMNS) for c in captures], MEASURE_COLUMNS),
-        "raw.dimension_codes": concat_or_empty([conform(c.codes, CODE_COLUMNS) for c in captures], CODE_COLUMNS),
-        "raw.fetches": fetch_table(completes, source_kind=source.name),
-        "raw.region_memberships": concat_or_empty(memberships, {**MEMBERSHIP_COLUMNS, "table_id": pl.String}),
-    }
     table_ids = tuple(sorted({*feed.table_ids, *(c.table_id for c in captures)}))
-    skipped = tuple(sorted({col for c in captures for col in c.skipped_columns}))
-    return RawFeed(tables, table_ids, len(captures), skipped)
+    return RawFeed(captures, completes, table_ids, source.name)
 
 
 def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed) -> dict[str, int]:
-    """Replace the feed's rows in every raw table; rows written per table."""
-    counts = {}
-    for table, frame in raw.tables.items():
-        counts[table] = sum(warehouse.replace_rows(con, table, frame.filter(pl.col("table_id") == t),
-                                                   where={"table_id": t}) for t in raw.table_ids)
+    """Replace the feed's rows in every raw table, in one transaction; rows written per table."""
+    counts = dict.fromkeys(RAW_TABLES, 0)
+    marks = ", ".join("?" for _ in raw.table_ids)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in RAW_TABLES:
+            con.execute(f"DELETE FROM {warehouse.qualified(table)} WHERE table_id IN ({marks})", list(raw.table_ids))
+        for table, frame in _frames(raw):
+            counts[table] += warehouse.append_rows(con, table, frame)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return counts
+
+
+def _frames(raw: RawFeed) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(raw table, rows) in the order they are read: each capture's small frames, then its observations batch by
+    batch; last the fetches."""
+    for c in raw.captures:
+        yield "raw.measures", conform(c.measures, MEASURE_COLUMNS)
+        yield "raw.dimension_codes", conform(c.codes, CODE_COLUMNS)
+        memberships = conform(concat_or_empty([c.memberships], MEMBERSHIP_COLUMNS), MEMBERSHIP_COLUMNS)
+        yield "raw.region_memberships", memberships.with_columns(pl.lit(c.table_id).alias("table_id"))
+        for batch in c.observation_batches():
+            yield "raw.observations", batch
+    yield "raw.fetches", fetch_table(raw.completes, source_kind=raw.source_kind)
+
+
+def preview(con: duckdb.DuckDBPyConnection, raw: RawFeed, rows: int = 10) -> pl.DataFrame:
+    """The first rows of the feed's observations as written (for the run's metadata)."""
+    marks = ", ".join("?" for _ in raw.table_ids)
+    return con.sql(f"SELECT * FROM raw.observations WHERE table_id IN ({marks}) LIMIT {rows}",
+                   params=list(raw.table_ids)).pl()
+

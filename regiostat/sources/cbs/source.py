@@ -3,7 +3,7 @@ live, read by the format readers of :mod:`regiostat.sources.cbs.readers`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +13,7 @@ from regiostat.model.observations import Capture
 from regiostat.paths import ProjectPaths
 from regiostat.sources.cbs import claims
 from regiostat.sources.cbs.catalog import TableSpec, load_catalog
-from regiostat.sources.cbs.readers import CaptureError, read_capture
+from regiostat.sources.cbs.readers import CaptureError, stream_capture
 from regiostat.sources.protocol import ClaimBasis, Feed, LandingContext, LandingReport, copy_bundled
 
 LICENCE = "CC BY 4.0 (Bron: CBS)"
@@ -49,14 +49,15 @@ class CbsSource:
                 "files": len(files), "landing_dir": str(zone.root), "latest_fetch": complete[-1] if complete else ""}
 
     def read(self, zone: LandingZone, feed: Feed, fetches: list[LandingEntry]) -> list[Capture]:
+        """Each fetch's metadata now, its data pages one batch at a time when they are written."""
         spec: TableSpec = feed.config
         out = []
         for done in fetches:
             try:
-                capture = read_capture(zone, zone.pages_of(done.fetch_id), spec)
+                capture = stream_capture(zone, zone.pages_of(done.fetch_id), spec)
             except ValueError as exc:
                 raise CaptureError(f"{spec.id} fetch {done.fetch_id}: {exc}") from exc
-            capture.observations = capture.observations.with_columns(pl.lit(ATTRIBUTION).alias("attribution"))
+            capture.observations = _attributed(capture.observation_batches(), f"{spec.id} fetch {done.fetch_id}")
             out.append(capture)
         return out
 
@@ -65,6 +66,15 @@ class CbsSource:
 
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         return []
+
+
+def _attributed(batches: Iterator[pl.DataFrame], what: str) -> Iterator[pl.DataFrame]:
+    """The batches with CBS's attribution line on every row; a bad page names its fetch."""
+    try:
+        for batch in batches:
+            yield batch.with_columns(pl.lit(ATTRIBUTION).alias("attribution"))
+    except ValueError as exc:
+        raise CaptureError(f"{what}: {exc}") from exc
 
 
 def _fetch_live(spec: TableSpec, ctx: LandingContext) -> int:
