@@ -52,7 +52,7 @@ _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] =
     "boundary_change": (lambda i, _: core.boundary_changes(i["codes"], i["fetches"]),
                         "Municipal mergers, splits, partial transfers and renames parsed from CBS's RegioS "
                         "descriptions: date, from, to, hectares, dwellings, inhabitants and the source text."),
-    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["staged_periods"]),
+    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["fetches"], i["staged_periods"]),
                    "Period codes with year, type (jaar/kwartaal/maand) and number."),
     "dim_measure": (lambda i, _: core.dim_measure(i["measures"], i["fetches"], i["staged_scales"]),
                     "Measures per source table: title, unit as published, scale factor, decimals, metadata origin."),

@@ -1,83 +1,185 @@
-"""Every registered source's steps: one landing and one raw asset per feed, and for sources fed by hand a
-sensor on their inbox with the job it starts. Nothing here names a source: it all follows from
-regiostat.sources.registry."""
+"""Every registered source's steps, and for sources fed by hand a sensor on their inbox with the job it starts.
+Nothing here names a source: it all follows from regiostat.sources.registry.
 
+A partitioned source (CBS: ``partitioned = True``) gets one landing and one raw asset whose static partitions
+are its feeds, keyed by table id (from config/tables.toml, so no instance is needed to know them): 1,000
+configured tables are two assets, not 2,000. A run covers one table (``partition_key``) or a range of them
+in one step (single-run backfill policy; ``regiostat build`` runs them all): landing fetches at most
+``fetch_concurrency`` tables at once and sits in the ``<source>_requests`` pool; every step that writes the
+build database sits in the ``duckdb_writer`` pool, so a deployment with pool limits keeps one writer.
+Other sources get one landing and one raw asset per feed, as before.
+"""
 
 import hashlib
 import json
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import check_result, json_metadata, preview, split_checks
+from assets.checks import check_result, json_metadata, preview
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.landing.zone import LandingZone
 from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
 from regiostat.sources import raw, registry
+from regiostat.sources.concurrent import land_feeds
 from regiostat.sources.protocol import Feed, Source, SourceError
 from schemas import schema_for
 from schemas.validation import ValidationResult, validate_table
 
-RAW_TABLES = ("raw.observations", "raw.measures", "raw.dimension_codes", "raw.region_memberships", "raw.fetches")
+RAW_CHECK = "raw_rows_match_source_format"
+WRITER_POOL = "duckdb_writer"  # every step that writes the build database: one at a time where pools are limited
+_SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
-def landing_key(feed: Feed) -> dg.AssetKey:
-    return dg.AssetKey(["landing", feed.name])
+@dataclass(frozen=True)
+class FeedGroup:
+    """The feeds one landing step and one raw step handle: all feeds of a partitioned source, else one feed."""
+
+    source: Source
+    feeds: tuple[Feed, ...]
+    name: str  # the steps are landing/<name> and raw/<name>
+    partitions: dg.StaticPartitionsDefinition | None = None
+
+    @property
+    def landing_key(self) -> dg.AssetKey:
+        return dg.AssetKey(["landing", self.name])
+
+    @property
+    def raw_key(self) -> dg.AssetKey:
+        return dg.AssetKey(["raw", self.name])
+
+    @property
+    def details(self) -> dict[str, str]:
+        if self.partitions is None:
+            return dict(self.feeds[0].details)
+        return {"partitions": f"{len(self.feeds)} feeds of {self.source.title}, one per partition key"}
+
+    def chosen(self, context: dg.AssetExecutionContext) -> list[Feed]:
+        """The feeds this run covers: the run's partitions (one, a range, or all), or the group's one feed."""
+        if self.partitions is None:
+            return list(self.feeds)
+        by_key = {f.partition_key: f for f in self.feeds}
+        return [by_key[k] for k in context.partition_keys]
+
+    def partition_range_tags(self) -> dict[str, str]:
+        """Run tags that cover every partition in one run (empty when the group is not partitioned)."""
+        if self.partitions is None:
+            return {}
+        keys = self.partitions.get_partition_keys()
+        return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
-def raw_key(feed: Feed) -> dg.AssetKey:
-    return dg.AssetKey(["raw", feed.name])
+def feed_groups(paths: ProjectPaths) -> list[FeedGroup]:
+    groups = []
+    for source in registry.sources():
+        feeds = source.feeds(paths)
+        if getattr(source, "partitioned", False):
+            if feeds:
+                parts = dg.StaticPartitionsDefinition([f.partition_key for f in feeds])
+                groups.append(FeedGroup(source, tuple(feeds), source.name, parts))
+        else:
+            groups += [FeedGroup(source, (feed,), feed.name) for feed in feeds]
+    return groups
 
 
-def _landing_asset(source: Source, feed: Feed, known: set[str]) -> dg.AssetsDefinition:
-    @dg.asset(key=landing_key(feed), group_name="landing", kinds={"python", *feed.file_kinds},
-              deps=[dg.AssetKey(["landing", n]) for n in feed.needs if n in known],
-              description=f"{feed.title} ({source.title}): files in the landing zone, as received.",
-              metadata=dict(feed.details))
+def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    source = group.source
+    kinds = {"python", *(k for f in group.feeds for k in f.file_kinds)}
+
+    @dg.asset(key=group.landing_key, group_name="landing", kinds=kinds, deps=needs,
+              partitions_def=group.partitions, backfill_policy=_SINGLE_RUN if group.partitions else None,
+              pool=f"{source.name}_requests" if group.partitions else None,
+              description=f"{_title(group)} ({source.title}): files in the landing zone, as received.",
+              metadata=group.details)
     def _landing(context: dg.AssetExecutionContext, settings: RegiostatSettings) -> dg.MaterializeResult:
-        try:
-            report = source.land(feed, settings.landing_context(log=context.log.warning))
-        except SourceError as exc:
-            raise dg.Failure(str(exc)) from exc
-        return dg.MaterializeResult(metadata=json_metadata(report))
+        feeds = group.chosen(context)
+        outcome = land_feeds(source, feeds, settings.landing_context(), concurrency=settings.fetch_concurrency)
+        for warning in outcome.warnings:
+            context.log.warning(warning)
+        if outcome.errors:
+            raise dg.Failure(description="; ".join(_error_text(e) for e in outcome.errors.values()),
+                             metadata={"failed": sorted(outcome.errors), "landed": sorted(outcome.reports)})
+        if group.partitions is None:
+            return dg.MaterializeResult(metadata=json_metadata(outcome.reports[feeds[0].name]))
+        return dg.MaterializeResult(metadata=json_metadata(_landing_summary(outcome.reports)))
 
     return _landing
 
 
-def _raw_asset(source: Source, feed: Feed, raw_tables: list[str]) -> list:
-    @dg.asset(key=raw_key(feed), deps=[landing_key(feed)], group_name="raw", kinds={"duckdb", "polars"},
-              description=f"{feed.title}: rows as landed, from every complete fetch (raw.observations and friends).",
-              metadata=dict(feed.details))
+def _landing_summary(reports: dict[str, dict]) -> dict[str, object]:
+    landed = {name: r.get("files_or_pages_landed_now", 0) for name, r in reports.items()}
+    return {"feeds": len(reports), "files_or_pages_landed_now": sum(landed.values()),
+            "feeds_with_new_files": sorted(n for n, k in landed.items() if k)[:100]}
+
+
+def _error_text(error: Exception) -> str:
+    """The error and the errors it wraps (a CBS failure names table and URL in the innermost)."""
+    parts = [str(error)]
+    while error.__cause__ is not None:
+        error = error.__cause__
+        parts.append(str(error))
+    return ": ".join(dict.fromkeys(parts))
+
+
+def _raw_asset(group: FeedGroup, raw_tables: list[str]) -> dg.AssetsDefinition:
+    source = group.source
+    check = dg.AssetCheckSpec(RAW_CHECK, asset=group.raw_key, blocking=True,
+                              description="pandera, per raw table: codes, periods, value text and measure metadata "
+                                          "as the source format promises, over every row; failure cases name the "
+                                          "landed file and row.")
+
+    @dg.asset(key=group.raw_key, deps=[group.landing_key], group_name="raw", kinds={"duckdb", "polars"},
+              partitions_def=group.partitions, backfill_policy=_SINGLE_RUN if group.partitions else None,
+              pool=WRITER_POOL, check_specs=[check], metadata=group.details,
+              description=f"{_title(group)}: rows as landed, from every complete fetch (raw.observations and friends).")
     def _raw(context: dg.AssetExecutionContext, settings: RegiostatSettings,
              duckdb: DuckDBResource) -> dg.MaterializeResult:
+        feeds = group.chosen(context)
+        zone = LandingZone(settings.landing_dir)
+        counts: dict[str, int] = {}
+        fetches, skipped = 0, set()
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con, settings.paths.schema_sql)
-            try:
-                rows = raw.read_feed(source, feed, LandingZone(settings.landing_dir))
-                counts = raw.write_feed(con, rows)
-            except SourceError as exc:
-                raise dg.Failure(str(exc)) from exc
-            head = raw.preview(con, rows)
-        context.log.info(f"{feed.name}: {counts}")
-        return dg.MaterializeResult(metadata={
-            **{f"rows_{t.split('.')[1]}": n for t, n in counts.items()}, "fetches": rows.fetches,
-            "columns_not_loaded": len(rows.skipped_columns), "preview": preview(head)})
+            for feed in feeds:
+                try:
+                    rows = raw.read_feed(source, feed, zone)
+                    written = raw.write_feed(con, rows)
+                except SourceError as exc:
+                    raise dg.Failure(str(exc)) from exc
+                counts = {t: counts.get(t, 0) + n for t, n in written.items()}
+                fetches, skipped = fetches + rows.fetches, skipped | set(rows.skipped_columns)
+            table_ids = sorted({t for f in feeds for t in f.table_ids})
+            validation = _validate_raw(con, raw_tables, table_ids)
+            head = raw.preview(con, table_ids)
+        context.log.info(f"{group.name}: {counts}")
+        return dg.MaterializeResult(
+            metadata={**{f"rows_{t.split('.')[1]}": n for t, n in counts.items()}, "fetches": fetches,
+                      "columns_not_loaded": len(skipped), "preview": preview(head)},
+            check_results=[_raw_check_result(validation)])
 
-    @dg.asset_check(asset=raw_key(feed), name="raw_rows_match_source_format", blocking=True,
-                    description="pandera, per raw table: codes, periods, value text and measure metadata as the "
-                                "source format promises; failure cases name the landed file and row.")
-    def _raw_check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
-            results = [validate_table(con, schema_for(table), table, where={"table_id": t})
-                       for table in raw_tables for t in feed.table_ids]
-        merged = ValidationResult("raw", sum(r.rows for r in results),
-                                  [dict(c, schema=r.schema) for r in results for c in r.failure_cases])
-        return check_result(merged)
+    return _raw
 
-    return [_raw, _raw_check]
+
+def _validate_raw(con, raw_tables: list[str], table_ids: list[str]) -> ValidationResult:
+    results = [validate_table(con, schema_for(table), table, where={"table_id": t})
+               for table in raw_tables for t in table_ids]
+    return ValidationResult("raw", sum(r.rows for r in results),
+                            [dict(c, schema=r.schema) for r in results for c in r.failure_cases])
+
+
+def _raw_check_result(validation: ValidationResult) -> dg.AssetCheckResult:
+    result = check_result(validation)
+    return dg.AssetCheckResult(check_name=RAW_CHECK, passed=result.passed, metadata=result.metadata,
+                               description=result.description)
+
+
+def _title(group: FeedGroup) -> str:
+    return group.source.title if group.partitions is not None else group.feeds[0].title
 
 
 def _inbox_state(source: Source, settings: RegiostatSettings) -> dict[str, list[int]]:
@@ -103,28 +205,48 @@ def inbox_sensor(source: Source, job) -> dg.SensorDefinition:
     return _sensor
 
 
-def source_feeds(paths: ProjectPaths) -> list[tuple[Source, Feed]]:
-    return [(s, f) for s in registry.sources() for f in s.feeds(paths)]
+def _needs(group: FeedGroup, groups: list[FeedGroup]) -> list[dg.AssetKey]:
+    """The landing steps whose feeds this group's feeds need first (where they exist in this config)."""
+    owner = {f.name: g.landing_key for g in groups for f in g.feeds}
+    return sorted({owner[n] for f in group.feeds for n in f.needs if n in owner and owner[n] != group.landing_key},
+                  key=lambda k: k.to_user_string())
 
 
 def definitions(paths: ProjectPaths) -> dg.Definitions:
-    """Landing and raw steps of every feed; an inbox sensor and its refresh job per source fed by hand."""
-    feeds = source_feeds(paths)
-    known = {f.name for _, f in feeds}
+    """Landing and raw steps of every feed group; a refresh job per partitioned source (one table or all); an
+    inbox sensor and its refresh job per source fed by hand."""
+    groups = feed_groups(paths)
     raw_tables = declared_tables(paths.schema_sql, "raw")
-    assets = [d for s, f in feeds for d in (_landing_asset(s, f, known), *_raw_asset(s, f, raw_tables))]
+    with warnings.catch_warnings():  # backfill_policy is "beta" in dagster 1.13; single-run ranges are what we use
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = [a for g in groups for a in (_landing_asset(g, _needs(g, groups)), _raw_asset(g, raw_tables))]
     jobs, sensors = [], []
+    for group in groups:
+        if group.partitions is not None:
+            jobs.append(dg.define_asset_job(
+                f"{group.source.name}_refresh", selection=dg.AssetSelection.assets(group.landing_key).downstream(),
+                partitions_def=group.partitions,
+                description=f"Refresh one {group.source.title} table (a partition) or all of them (a range), rebuild "
+                            "what depends on them, check, then publish."))
     for source in registry.sources():
         if not source.watches_inbox:
             continue
+        keys = [g.landing_key for g in groups if g.source is source]
         job = dg.define_asset_job(
-            f"{source.name}_refresh",
-            selection=dg.AssetSelection.assets(*[landing_key(f) for s, f in feeds if s is source]).downstream(),
+            f"{source.name}_refresh", selection=dg.AssetSelection.assets(*keys).downstream(),
             description=f"Land new or changed {source.title}, rebuild what depends on them, check, then publish.")
         jobs.append(job)
         sensors.append(inbox_sensor(source, job))
-    return dg.Definitions.merge(split_checks(assets), dg.Definitions(jobs=jobs, sensors=sensors))
+    return dg.Definitions(assets=assets, jobs=jobs, sensors=sensors)
 
 
 def raw_keys(paths: ProjectPaths) -> list[dg.AssetKey]:
-    return [raw_key(f) for _, f in source_feeds(paths)]
+    return [g.raw_key for g in feed_groups(paths)]
+
+
+def partition_range_tags(paths: ProjectPaths) -> dict[str, str]:
+    """Run tags that make one run cover every partition of every partitioned source (what `regiostat build` runs)."""
+    tags: dict[str, str] = {}
+    for group in feed_groups(paths):
+        tags.update(group.partition_range_tags())
+    return tags

@@ -59,13 +59,14 @@ def rebuild_from_landing(home: Path) -> dict:
     """
     import dagster as dg
 
-    from pipelines.definitions import FULL_REFRESH, make_definitions
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
 
     defs = make_definitions(home)
     keys = [k for k in defs.resolve_all_asset_keys() if k.path[0] != "landing"]
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = defs.resolve_job_def(FULL_REFRESH).execute_in_process(
-        run_config=quiet, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=keys)
+        run_config=quiet, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=keys,
+        tags=every_partition_tags(defs))
     failed_steps = {e.step_key: _innermost(e.event_specific_data.error) for e in result.all_events
                     if e.event_type_value == "STEP_FAILURE"}
     failed_checks = [f"{e.event_specific_data.asset_key.to_user_string()} / {e.event_specific_data.check_name}"

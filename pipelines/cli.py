@@ -15,7 +15,7 @@ import dagster as dg
 def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
-    from pipelines.definitions import FULL_REFRESH, make_definitions
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
 
     started = time.perf_counter()
     defs = make_definitions(args.home)
@@ -23,7 +23,8 @@ def _build(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = defs.resolve_job_def(FULL_REFRESH).execute_in_process(run_config=quiet, instance=instance,
-                                                                   raise_on_error=False)
+                                                                   raise_on_error=False,
+                                                                   tags=every_partition_tags(defs))
     failed_checks = [e.event_specific_data for e in result.all_events
                      if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
     for check in failed_checks:

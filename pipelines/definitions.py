@@ -25,14 +25,28 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
         FULL_REFRESH, selection=dg.AssetSelection.all(),
         description="Land every source, rebuild raw, staging, core and marts, reconcile, check, then publish.",
     )
-    monthly = dg.ScheduleDefinition(
-        name="monthly_full_refresh", job=full_refresh, cron_schedule="0 6 2 * *",
-        execution_timezone="Europe/Amsterdam", default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="CBS publishes most regional tables monthly or yearly; off until an operator turns it on.",
-    )
+    every_table = sources.partition_range_tags(paths)
+
+    @dg.schedule(name="monthly_full_refresh", job=full_refresh, cron_schedule="0 6 2 * *",
+                 execution_timezone="Europe/Amsterdam", default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="CBS publishes most regional tables monthly or yearly; off until an operator turns it "
+                             "on. One run covers every configured table.")
+    def monthly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(tags=every_table)
+
     shared = dg.Definitions(jobs=[full_refresh], schedules=[monthly], resources=resources,
                             executor=dg.in_process_executor)
     return dg.Definitions.merge(layers, published, shared)
+
+
+def every_partition_tags(defs: dg.Definitions, job: str = FULL_REFRESH) -> dict[str, str]:
+    """Run tags that make one run of ``job`` cover every partition (every configured CBS table); none when the
+    job has no partitioned step."""
+    partitions = defs.resolve_job_def(job).partitions_def
+    if partitions is None:
+        return {}
+    keys = partitions.get_partition_keys()
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
 defs = make_definitions()

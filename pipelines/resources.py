@@ -39,6 +39,7 @@ class RegiostatSettings(dg.ConfigurableResource):
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     duckdb_memory_limit: str = "192MB"  # DuckDB spills to disk beyond this: a national table fits any machine
     duckdb_threads: int = 2
+    fetch_concurrency: int = 2  # tables of one source fetched at once by one landing step (be polite to CBS)
 
     @property
     def paths(self) -> ProjectPaths:
@@ -106,6 +107,8 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
                                     RegiostatSettings.model_fields["duckdb_memory_limit"].default),
         duckdb_threads=int(env.get("REGIOSTAT_DUCKDB_THREADS",
                                    RegiostatSettings.model_fields["duckdb_threads"].default)),
+        fetch_concurrency=int(env.get("REGIOSTAT_FETCH_CONCURRENCY",
+                                      RegiostatSettings.model_fields["fetch_concurrency"].default)),
     )
 
 

@@ -35,12 +35,13 @@ def _no_outside_settings():
 
 
 def run_full_refresh(home: Path) -> dg.ExecuteInProcessResult:
-    from pipelines.definitions import FULL_REFRESH, make_definitions
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
 
     defs = make_definitions(home)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     return defs.resolve_job_def(FULL_REFRESH).execute_in_process(
-        run_config=quiet, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        run_config=quiet, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        tags=every_partition_tags(defs))
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def _failures(result) -> dict[str, str]:
 def test_every_configured_table_lands_through_its_shipped_filter(live_build):
     server, result, home = live_build
     succeeded = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
-    assert {f"landing__cbs_{t.lower()}" for t in TABLES} <= succeeded, _failures(result)
+    assert "landing__cbs" in succeeded, _failures(result)
     zone = LandingZone(home / "landing")
     assert set(TABLES) <= {e.table_id for e in zone.entries() if e.entity == COMPLETE_ENTITY}
     filters = {r.query.get("$filter") for r in server.requests_to(f"{V3_FEED}/83582NED/TypedDataSet")

@@ -65,8 +65,12 @@ def boundary_changes(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame
     return boundaries.parse_changes(_region_texts(codes, fetches))
 
 
-def dim_period(codes: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
-    titles = (codes.filter(pl.col("dimension_kind") == "TimeDimension")
+def dim_period(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    """Every period code seen; its title from the newest code list that has it (then by table id: never by the
+    order raw rows happen to be in)."""
+    dated = codes.filter(pl.col("dimension_kind") == "TimeDimension").join(
+        fetches.select("table_id", "fetch_id", "as_of"), on=["table_id", "fetch_id"], how="left")
+    titles = (dated.sort(["as_of", "table_id"], descending=[True, False], nulls_last=True, maintain_order=True)
               .with_columns(pl.col("code_raw").str.strip_chars().alias("period_code"))
               .unique("period_code", keep="first", maintain_order=True)
               .select("period_code", pl.col("title").str.strip_chars()))

@@ -87,9 +87,8 @@ def _frames(raw: RawFeed) -> Iterator[tuple[str, pl.DataFrame]]:
     yield "raw.fetches", fetch_table(raw.completes, source_kind=raw.source_kind)
 
 
-def preview(con: duckdb.DuckDBPyConnection, raw: RawFeed, rows: int = 10) -> pl.DataFrame:
-    """The first rows of the feed's observations as written (for the run's metadata)."""
-    marks = ", ".join("?" for _ in raw.table_ids)
+def preview(con: duckdb.DuckDBPyConnection, table_ids: list[str], rows: int = 10) -> pl.DataFrame:
+    """The first rows of these tables' observations as written (for the run's metadata)."""
+    marks = ", ".join("?" for _ in table_ids) or "NULL"
     return con.sql(f"SELECT * FROM raw.observations WHERE table_id IN ({marks}) LIMIT {rows}",
-                   params=list(raw.table_ids)).pl()
-
+                   params=list(table_ids)).pl()

@@ -27,6 +27,7 @@ class CbsSource:
     claim_kind_nl = "CBS-tabel"
     authority = 3  # CBS over LISA over derived figures over documents
     watches_inbox = False
+    partitioned = True  # each table is a partition of landing/cbs and raw/cbs
 
     def feeds(self, paths: ProjectPaths) -> list[Feed]:
         return [Feed(name=f"cbs_{spec.asset_suffix}", table_ids=(spec.id,), title=spec.title, licence=LICENCE,
