@@ -8,8 +8,9 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import failures_check, preview, split_checks, table_checks
+from assets.sources import WRITER_POOL
 from assets.staging import STAGED
-from pipelines.resources import RegiostatSettings
+from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.indicators.catalogue import catalogue_frame, load_indicators
 from regiostat.model import core, regions
@@ -75,14 +76,17 @@ CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS] + [FACT]
 
 
 @dg.asset(key=FACT, deps=[STAGED, dg.AssetKey(["core", "dim_region"]), dg.AssetKey(["core", "dim_period"])],
-          group_name="core", kinds={"duckdb", "sql"},
+          group_name="core", kinds={"duckdb", "sql"}, pool=WRITER_POOL,
           description="One row per table, measure, region, period and dimension codes: the latest vintage, with value, "
-                      "published value, unit, status, value attribute, source kind and provenance.")
-def fact_observation(duckdb: DuckDBResource) -> dg.MaterializeResult:
+                      "published value, unit, status, value attribute, source kind and provenance. Only tables staged "
+                      "again are copied again.")
+def fact_observation(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        rows = core.build_fact_observation(con)
+        copied, removed = core.refresh_fact_observation(con, force=rebuild_all(context))
+        rows = warehouse.row_count(con, "core.fact_observation")
         head = con.sql("SELECT * FROM core.fact_observation LIMIT 10").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(head)})
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "tables_copied": ", ".join(copied)[:500],
+                                          "tables_removed": ", ".join(removed), "preview": preview(head)})
 
 
 def _core_asset(name: str) -> list:
@@ -90,7 +94,8 @@ def _core_asset(name: str) -> list:
     key = dg.AssetKey(["core", name])
     deps = [STAGED]
 
-    @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
+    @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description,
+              pool=WRITER_POOL)
     def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             frame = build(_Inputs(con), settings.paths)

@@ -13,21 +13,22 @@ Other sources get one landing and one raw asset per feed, as before.
 import hashlib
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import check_result, json_metadata, preview
-from pipelines.resources import RegiostatSettings
+from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.landing.zone import LandingZone
+from regiostat.model import state
 from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
 from regiostat.sources import raw, registry
 from regiostat.sources.concurrent import land_feeds
-from regiostat.sources.protocol import Feed, Source, SourceError
+from regiostat.sources.protocol import Feed, Source, SourceError, complete_fetches
 from schemas import schema_for
 from schemas.validation import ValidationResult, validate_table
 
@@ -101,6 +102,11 @@ def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefin
         outcome = land_feeds(source, feeds, settings.landing_context(), concurrency=settings.fetch_concurrency)
         for warning in outcome.warnings:
             context.log.warning(warning)
+        for feed in feeds:  # what the source says about each feed now: the UI shows when each table last changed
+            report = outcome.reports.get(feed.name, {})
+            if group.partitions is not None and isinstance(report.get("state"), dict):
+                context.log_event(dg.AssetObservation(asset_key=group.landing_key, partition=feed.partition_key,
+                                                      metadata=_observed(report["state"])))
         if outcome.errors:
             raise dg.Failure(description="; ".join(_error_text(e) for e in outcome.errors.values()),
                              metadata={"failed": sorted(outcome.errors), "landed": sorted(outcome.reports)})
@@ -111,9 +117,16 @@ def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefin
     return _landing
 
 
+def _observed(table_state: dict[str, object]) -> dict[str, object]:
+    return {k: dg.MetadataValue.text(str(v)) if v is not None else dg.MetadataValue.text("") for k, v in
+            table_state.items()}
+
+
 def _landing_summary(reports: dict[str, dict]) -> dict[str, object]:
     landed = {name: r.get("files_or_pages_landed_now", 0) for name, r in reports.items()}
+    changed = [n for n, r in reports.items() if (r.get("state") or {}).get("changed")]
     return {"feeds": len(reports), "files_or_pages_landed_now": sum(landed.values()),
+            "feeds_changed": len(changed), "changed": sorted(changed)[:100],
             "feeds_with_new_files": sorted(n for n, k in landed.items() if k)[:100]}
 
 
@@ -141,28 +154,59 @@ def _raw_asset(group: FeedGroup, raw_tables: list[str]) -> dg.AssetsDefinition:
              duckdb: DuckDBResource) -> dg.MaterializeResult:
         feeds = group.chosen(context)
         zone = LandingZone(settings.landing_dir)
-        counts: dict[str, int] = {}
-        fetches, skipped = 0, set()
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con, settings.paths.schema_sql)
-            for feed in feeds:
-                try:
-                    rows = raw.read_feed(source, feed, zone)
-                    written = raw.write_feed(con, rows)
-                except SourceError as exc:
-                    raise dg.Failure(str(exc)) from exc
-                counts = {t: counts.get(t, 0) + n for t, n in written.items()}
-                fetches, skipped = fetches + rows.fetches, skipped | set(rows.skipped_columns)
-            table_ids = sorted({t for f in feeds for t in f.table_ids})
-            validation = _validate_raw(con, raw_tables, table_ids)
-            head = raw.preview(con, table_ids)
-        context.log.info(f"{group.name}: {counts}")
+            load = _load_raw(con, source, feeds, zone, force=rebuild_all(context))
+            validation = _validate_raw(con, raw_tables, load.to_check)
+            if validation.passed:  # rows unchanged since they passed are not checked again
+                state.record(con, state.RAW_CHECKED, {t: load.fingerprints[t] for t in load.to_check})
+            head = raw.preview(con, sorted(load.written))
+        context.log.info(f"{group.name}: {load.counts}; unchanged: {len(load.unchanged)} feed(s)")
         return dg.MaterializeResult(
-            metadata={**{f"rows_{t.split('.')[1]}": n for t, n in counts.items()}, "fetches": fetches,
-                      "columns_not_loaded": len(skipped), "preview": preview(head)},
-            check_results=[_raw_check_result(validation)])
+            metadata={**{f"rows_{t.split('.')[1]}": n for t, n in load.counts.items()}, "fetches": load.fetches,
+                      "feeds_read": len(load.written), "feeds_unchanged": len(load.unchanged),
+                      "columns_not_loaded": len(load.skipped), "preview": preview(head)},
+            check_results=[_raw_check_result(validation, load)])
 
     return _raw
+
+
+@dataclass
+class _RawLoad:
+    """What one raw step did: feeds read again and feeds unchanged, rows written, and which tables to check."""
+
+    fingerprints: dict[str, str] = field(default_factory=dict)  # table id -> what its rows are read from now
+    written: set[str] = field(default_factory=set)  # table ids whose rows were written now
+    unchanged: list[str] = field(default_factory=list)  # feeds not read again
+    to_check: list[str] = field(default_factory=list)  # table ids whose rows have not passed their check yet
+    counts: dict[str, int] = field(default_factory=dict)
+    fetches: int = 0
+    skipped: set[str] = field(default_factory=set)
+
+
+def _load_raw(con, source: Source, feeds: list[Feed], zone: LandingZone, *, force: bool) -> _RawLoad:
+    """Read again only the feeds whose complete fetches or configuration changed (every feed with ``force``)."""
+    load = _RawLoad()
+    checked = state.recorded(con, state.RAW_CHECKED)
+    for feed in feeds:
+        completes = complete_fetches(zone, feed)
+        fingerprint = raw.feed_fingerprint(feed, completes)
+        load.fingerprints.update(dict.fromkeys(feed.table_ids, fingerprint))
+        if not force and raw.unchanged(con, feed, fingerprint):
+            load.unchanged.append(feed.name)
+        else:
+            try:
+                rows = raw.read_feed(source, feed, zone, completes)
+                written = raw.write_feed(con, rows, fingerprint)
+            except SourceError as exc:
+                raise dg.Failure(str(exc)) from exc
+            load.counts = {t: load.counts.get(t, 0) + n for t, n in written.items()}
+            load.fetches += rows.fetches
+            load.skipped |= set(rows.skipped_columns)
+            load.written |= set(feed.table_ids)
+            checked = {t: f for t, f in checked.items() if t not in feed.table_ids}
+        load.to_check += [t for t in feed.table_ids if checked.get(t) != fingerprint]
+    return load
 
 
 def _validate_raw(con, raw_tables: list[str], table_ids: list[str]) -> ValidationResult:
@@ -172,8 +216,9 @@ def _validate_raw(con, raw_tables: list[str], table_ids: list[str]) -> Validatio
                             [dict(c, schema=r.schema) for r in results for c in r.failure_cases])
 
 
-def _raw_check_result(validation: ValidationResult) -> dg.AssetCheckResult:
-    result = check_result(validation)
+def _raw_check_result(validation: ValidationResult, load: _RawLoad) -> dg.AssetCheckResult:
+    result = check_result(validation, tables_checked=len(load.to_check),
+                          tables_unchanged_since_passed=len(set(load.fingerprints) - set(load.to_check)))
     return dg.AssetCheckResult(check_name=RAW_CHECK, passed=result.passed, metadata=result.metadata,
                                description=result.description)
 

@@ -15,16 +15,50 @@ import dagster as dg
 def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
-    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
-
     started = time.perf_counter()
+    result, settings = _run_build(args)
+    _report_failures(result)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
+        return 1
+    published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "published__regional_warehouse"
+                    for e in result.all_events)
+    if not published:
+        print(f"nothing changed since the last publish ({settings.mode} data): {settings.publish_path} is current "
+              f"({elapsed:.1f} s); `regiostat build --force` rebuilds it anyway")
+        return 0
+    print(f"built and published {settings.publish_path} in {elapsed:.1f} s ({settings.mode} data)")
+    print('query it read-only: uv run regiostat query "SELECT * FROM marts.jobs_by_sector_region_year LIMIT 5"')
+    return 0
+
+
+def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, object]:
+    """One in-process run: every source (default), one CBS table (``--table``), or everything after landing rebuilt
+    from the landing zone without any fetch (``--from-landing``)."""
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
+    from pipelines.resources import REBUILD_TAG
+
     defs = make_definitions(args.home)
     settings = defs.resources["settings"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = defs.resolve_job_def(FULL_REFRESH).execute_in_process(run_config=quiet, instance=instance,
-                                                                   raise_on_error=False,
-                                                                   tags=every_partition_tags(defs))
+    if args.table:
+        job = defs.resolve_job_def("cbs_refresh")
+        return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False,
+                                      partition_key=args.table.upper(),
+                                      tags={REBUILD_TAG: "all"} if args.force else None), settings
+    job = defs.resolve_job_def(FULL_REFRESH)
+    tags, selection = every_partition_tags(defs), None
+    if args.force or args.from_landing:
+        tags[REBUILD_TAG] = "all"
+    if args.from_landing:
+        selection = [k for k in defs.resolve_all_asset_keys() if k.path[0] != "landing"]
+    return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, tags=tags,
+                                  asset_selection=selection), settings
+
+
+def _report_failures(result: dg.ExecuteInProcessResult) -> None:
     failed_checks = [e.event_specific_data for e in result.all_events
                      if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
     for check in failed_checks:
@@ -39,13 +73,6 @@ def _build(args: argparse.Namespace) -> int:
             while error.cause is not None:  # Dagster wraps the real error; the innermost names table and URL
                 error = error.cause
             print(f"step failed: {event.step_key}: {error.message.strip()}", file=sys.stderr)
-    elapsed = time.perf_counter() - started
-    if not result.success:
-        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
-        return 1
-    print(f"built and published {settings.publish_path} in {elapsed:.1f} s ({settings.mode} data)")
-    print('query it read-only: uv run regiostat query "SELECT * FROM marts.jobs_by_sector_region_year LIMIT 5"')
-    return 0
 
 
 def _one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -201,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="run the full_refresh job in-process and publish the warehouse")
     build.add_argument("--live", action="store_true", help="fetch from CBS instead of the bundled real data")
+    scope = build.add_mutually_exclusive_group()
+    scope.add_argument("--from-landing", action="store_true",
+                       help="no fetch: rebuild every layer from the files already in the landing zone")
+    scope.add_argument("--table", metavar="ID", help="refresh only this CBS table (a partition) and what depends on it")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild every layer even where nothing changed (after a code change; landing as usual)")
     build.set_defaults(func=_build)
     imp = sub.add_parser("import-statline", help="land a StatLine CSV download (and its metadata file)")
     imp.add_argument("file")
@@ -234,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     report.set_defaults(func=_report)
     args = parser.parse_args(argv)
     logging.getLogger("dagster").setLevel(logging.WARNING)
+    # when nothing changed, staging materializes nothing and every later step (checks included) is skipped; Dagster
+    # then warns for each skipped blocking check that the publish "will proceed without gating", while the publish
+    # is skipped too
+    logging.getLogger("dagster._core.execution.plan.active").addFilter(
+        lambda record: "will proceed without gating" not in record.getMessage())
     return args.func(args)
 
 

@@ -9,9 +9,17 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from regiostat.landing.zone import LandingZone
+from regiostat.model import state
 from regiostat.paths import ProjectPaths
 from regiostat.publish.lock import DEFAULT_TIMEOUT_SECONDS, run_lock
 from regiostat.sources.protocol import HttpSettings, LandingContext
+
+REBUILD_TAG = "regiostat/rebuild"  # "all": every step rebuilds every table, whatever meta.layer_state says
+
+
+def rebuild_all(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run was asked to rebuild everything (``regiostat build --from-landing``)."""
+    return context.run.tags.get(REBUILD_TAG) == "all"
 
 
 class RegiostatSettings(dg.ConfigurableResource):
@@ -51,9 +59,19 @@ class RegiostatSettings(dg.ConfigurableResource):
         return self.paths.bundled_landing_dir
 
     @property
+    def published_inputs_path(self) -> Path:
+        """Beside the build database: which build was published last and what it was made from."""
+        return Path(self.build_db).with_name("published_inputs.json")
+
+    @property
     def lock_path(self) -> Path:
         """The run lock next to the build database: one run or rollback at a time per build folder."""
         return Path(self.build_db).with_name("run.lock")
+
+    def config_fingerprint(self) -> str:
+        """Of the shipped configuration every build reads (config/, the SQL, the documents claims are checked in)."""
+        paths = self.paths
+        return state.files_fingerprint([paths.config_dir, paths.sql_dir, paths.documents_dir])
 
     def landing_context(self, log: Callable[[str], None] = print) -> LandingContext:
         """What a source's landing step is given (regiostat.sources.protocol)."""

@@ -81,7 +81,9 @@ def test_running_twice_leaves_the_same_row_counts(published_home):
             con.close()
 
     first = counts(published_home)  # the session's first run, copied
-    assert run_full_refresh(published_home).success
+    assert run_full_refresh(published_home).success  # nothing changed: nothing rebuilt, nothing published
+    assert len(list((published_home / "warehouse" / "versions").iterdir())) == 1
+    assert run_full_refresh(published_home, rebuild=True).success  # every layer rebuilt and published again
     assert counts(published_home) == first
     assert first["core.fact_observation"] > 30_000
     assert len(list((published_home / "warehouse" / "versions").iterdir())) == 2

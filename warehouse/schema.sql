@@ -114,6 +114,11 @@ CREATE TABLE IF NOT EXISTS core.custom_region (
 CREATE TABLE IF NOT EXISTS meta.build_info (
     build_id VARCHAR, built_at TIMESTAMP, schema_version INTEGER, mode VARCHAR, landing_root VARCHAR
 );
+-- What each layer's rows of each source table were last built from (regiostat/model/state.py): a refresh
+-- rebuilds only the tables whose inputs changed.
+CREATE TABLE IF NOT EXISTS meta.layer_state (
+    layer VARCHAR NOT NULL, table_id VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, PRIMARY KEY (layer, table_id)
+);
 
 -- What was known on a given date: the newest vintage of every observation whose source date
 -- (vintage, else table Modified, else fetch time) is on or before d.

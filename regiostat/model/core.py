@@ -6,6 +6,7 @@ import duckdb
 import polars as pl
 
 from regiostat.codes import REGION_LEVELS, parse_period
+from regiostat.model import state
 from regiostat.model.observations import GEO_KINDS
 from regiostat.regions import boundaries
 
@@ -138,19 +139,30 @@ FACT_COLUMNS = ("table_id", "measure_id", "region_code", "period_code", "sector_
                 "reference_date", "attribution")
 
 
-def build_fact_observation(con: duckdb.DuckDBPyConnection) -> int:
-    """core.fact_observation: the latest vintage of every staged observation, copied in DuckDB in one transaction."""
+def refresh_fact_observation(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> tuple[list[str], list[str]]:
+    """core.fact_observation: the latest vintage of every staged observation, copied in DuckDB in one transaction
+    for exactly the tables staged again since (every table with ``force``). (tables copied, tables removed)."""
+    current = state.recorded(con, state.STAGING)
+    before = {} if force else state.recorded(con, state.FACT)
+    todo, gone = state.changed(current, before)
+    if force:
+        gone = sorted({r[0] for r in con.execute("SELECT DISTINCT table_id FROM core.fact_observation").fetchall()}
+                      - set(todo))
     columns = ", ".join(FACT_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM core.fact_observation")
-        con.execute(f"INSERT INTO core.fact_observation ({columns}) SELECT {columns} FROM staging.observations "
-                    "WHERE is_latest")
+        for table_id in [*todo, *gone]:
+            con.execute("DELETE FROM core.fact_observation WHERE table_id = ?", [table_id])
+        for table_id in todo:
+            con.execute(f"INSERT INTO core.fact_observation ({columns}) SELECT {columns} FROM staging.observations "
+                        "WHERE is_latest AND table_id = ?", [table_id])
+        state.forget(con, state.FACT, gone)
+        state.record(con, state.FACT, {t: current[t] for t in todo})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return con.execute("SELECT count(*) FROM core.fact_observation").fetchall()[0][0]
+    return todo, gone
 
 
 # What the dimensions need of staging: the distinct values of a few columns (a few thousand rows), never the

@@ -12,12 +12,15 @@ through Python), per source table, so a table whose raw rows did not change is n
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, normalise_status, parse_unit, scaled_decimals
+from regiostat.model import state
 
 OBSERVATION_KEY = ["table_id", "measure_id", "region_code", "period_code", "dimension_key"]
 _NUMBER = r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
@@ -73,18 +76,48 @@ FROM joined
 """
 
 
-def stage_tables(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str] | None = None) -> int:
-    """Rebuild staging.observations for ``table_ids`` (None: every table in raw) from raw.*, in one transaction,
-    set-based in DuckDB: no table is held in Python. Rows written."""
+SQL_FINGERPRINT = hashlib.sha256(_STAGE_SQL.encode()).hexdigest()[:16]  # a changed transform restages every table
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a staging refresh did: the tables staged again and the tables whose rows were removed."""
+
+    restaged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.restaged or self.removed)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Refresh:
+    """Stage again exactly the tables whose raw rows changed since they were staged (all with ``force``), and
+    drop the staged rows of tables raw no longer has."""
+    current = {t: state.fingerprint(fp, SQL_FINGERPRINT) for t, fp in state.recorded(con, state.RAW).items()}
+    before = {} if force else state.recorded(con, state.STAGING)
+    todo, gone = state.changed(current, before)
+    if todo or gone:
+        stage_tables(con, todo, remove=gone, fingerprints={t: current[t] for t in todo})
+    return Refresh(tuple(todo), tuple(gone))
+
+
+def stage_tables(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str] | None = None, *,
+                 remove: Sequence[str] = (), fingerprints: dict[str, str] | None = None) -> int:
+    """Rebuild staging.observations for ``table_ids`` (None: every table in raw) from raw.*, and delete the rows of
+    ``remove``, in one transaction, set-based in DuckDB: no table is held in Python. Rows written."""
     if table_ids is None:
         table_ids = [r[0] for r in con.execute("SELECT DISTINCT table_id FROM raw.fetches").fetchall()]
     scope = pl.DataFrame({"table_id": list(table_ids)}, schema={"table_id": pl.String})
+    dropped = pl.DataFrame({"table_id": [*table_ids, *remove]}, schema={"table_id": pl.String})
     small = _small_inputs(con, scope)
     con.execute("BEGIN TRANSACTION")
     try:
-        with _registered(con, _stage_tables=scope, **small):
-            con.execute("DELETE FROM staging.observations WHERE table_id IN (SELECT table_id FROM _stage_tables)")
+        with _registered(con, _stage_tables=scope, _dropped=dropped, **small):
+            con.execute("DELETE FROM staging.observations WHERE table_id IN (SELECT table_id FROM _dropped)")
             con.execute(f"INSERT INTO staging.observations BY NAME {_STAGE_SQL}")
+        state.forget(con, state.STAGING, remove)
+        state.record(con, state.STAGING, fingerprints or {})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

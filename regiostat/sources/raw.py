@@ -4,6 +4,8 @@ Every source writes the same five tables; a feed's rows carry its table ids, so 
 as a whole (re-running gives the same rows, never duplicates) without touching any other feed's.
 Observations go in batch by batch as the source reads them (the pages of a national table), inside
 one transaction: a page that breaks its format rolls the whole feed back, nothing half-written stays.
+A feed whose complete fetches and configuration are what its rows were read from last time (its
+fingerprint, in meta.layer_state) is not read again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import polars as pl
 
 from regiostat import warehouse
 from regiostat.landing.zone import LandingEntry, LandingZone
+from regiostat.model import state
 from regiostat.model.observations import (
     CODE_COLUMNS,
     MEASURE_COLUMNS,
@@ -28,6 +31,7 @@ from regiostat.model.staging import fetch_table
 from regiostat.sources.protocol import Feed, Source, complete_fetches
 
 RAW_TABLES = ("raw.observations", "raw.measures", "raw.dimension_codes", "raw.fetches", "raw.region_memberships")
+READER_VERSION = 2  # bump when reading landed files changes what lands in raw.* (every feed is read again)
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,30 @@ class RawFeed:
         return tuple(sorted({col for c in self.captures for col in c.skipped_columns}))
 
 
-def read_feed(source: Source, feed: Feed, zone: LandingZone) -> RawFeed:
+def feed_fingerprint(feed: Feed, completes: list[LandingEntry]) -> str:
+    """What a feed's raw rows are read from: its complete fetches (in landing order), its configuration and the
+    readers' version."""
+    return state.fingerprint(READER_VERSION, feed.name, feed.table_ids, repr(feed.config),
+                             [(e.fetch_id, e.table_modified, e.table_version, e.rows) for e in completes])
+
+
+def unchanged(con: duckdb.DuckDBPyConnection, feed: Feed, fingerprint: str, layer: str = state.RAW) -> bool:
+    """Whether every table of the feed was last written (or checked) from exactly this fingerprint."""
+    before = state.recorded(con, layer)
+    return all(before.get(t) == fingerprint for t in feed.table_ids)
+
+
+def read_feed(source: Source, feed: Feed, zone: LandingZone, completes: list[LandingEntry] | None = None) -> RawFeed:
     """Every complete fetch of the feed, opened by its source; a feed with no fetch yet gives no rows."""
-    completes = complete_fetches(zone, feed)
+    completes = complete_fetches(zone, feed) if completes is None else completes
     captures = source.read(zone, feed, completes)
     table_ids = tuple(sorted({*feed.table_ids, *(c.table_id for c in captures)}))
     return RawFeed(captures, completes, table_ids, source.name)
 
 
-def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed) -> dict[str, int]:
-    """Replace the feed's rows in every raw table, in one transaction; rows written per table."""
+def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed, fingerprint: str | None = None) -> dict[str, int]:
+    """Replace the feed's rows in every raw table, in one transaction, and record what they were read from (so
+    their format check runs again); rows written per table."""
     counts = dict.fromkeys(RAW_TABLES, 0)
     marks = ", ".join("?" for _ in raw.table_ids)
     con.execute("BEGIN TRANSACTION")
@@ -67,6 +85,9 @@ def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed) -> dict[str, int]:
             con.execute(f"DELETE FROM {warehouse.qualified(table)} WHERE table_id IN ({marks})", list(raw.table_ids))
         for table, frame in _frames(raw):
             counts[table] += warehouse.append_rows(con, table, frame)
+        state.forget(con, state.RAW_CHECKED, raw.table_ids)
+        if fingerprint is not None:
+            state.record(con, state.RAW, dict.fromkeys(raw.table_ids, fingerprint))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

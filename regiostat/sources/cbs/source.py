@@ -11,7 +11,7 @@ import polars as pl
 from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.model.observations import Capture
 from regiostat.paths import ProjectPaths
-from regiostat.sources.cbs import claims
+from regiostat.sources.cbs import claims, freshness
 from regiostat.sources.cbs.catalog import TableSpec, load_catalog
 from regiostat.sources.cbs.readers import CaptureError, stream_capture
 from regiostat.sources.protocol import ClaimBasis, Feed, LandingContext, LandingReport, copy_bundled
@@ -35,6 +35,8 @@ class CbsSource:
                 for spec in load_catalog(paths.tables_toml)]
 
     def land(self, feed: Feed, ctx: LandingContext) -> LandingReport:
+        """Bundled: copy the shipped fetches not landed yet. Live: ask CBS whether the table changed since its last
+        complete fetch (one request) and fetch it only if it did."""
         spec: TableSpec = feed.config
         zone = ctx.zone
         if ctx.mode == "bundled":
@@ -42,12 +44,15 @@ class CbsSource:
                 ctx.log(f"{spec.id}: no bundled capture; this table is filled in live mode only "
                         "(REGIOSTAT_MODE=live)")
             landed = copy_bundled(zone, LandingZone(ctx.paths.bundled_landing_dir), (spec.id,))
+            last = freshness.last_complete(zone, spec.id)
+            state = {"cbs_modified": last.table_modified if last else None,
+                     "cbs_version": last.table_version if last else None, "changed": landed > 0,
+                     "last_complete_fetch": last.fetch_id if last else None}
         else:
-            landed = _fetch_live(spec, ctx)
+            landed, state = _fetch_live(spec, ctx)
         complete = zone.complete_fetches(spec.id)
-        files = [e for e in zone.entries() if e.table_id == spec.id and e.entity != "_complete"]
         return {"mode": ctx.mode, "files_or_pages_landed_now": landed, "complete_fetches": len(complete),
-                "files": len(files), "landing_dir": str(zone.root), "latest_fetch": complete[-1] if complete else ""}
+                "landing_dir": str(zone.root), "latest_fetch": complete[-1] if complete else "", "state": state}
 
     def read(self, zone: LandingZone, feed: Feed, fetches: list[LandingEntry]) -> list[Capture]:
         """Each fetch's metadata now, its data pages one batch at a time when they are written."""
@@ -78,14 +83,17 @@ def _attributed(batches: Iterator[pl.DataFrame], what: str) -> Iterator[pl.DataF
         raise CaptureError(f"{what}: {exc}") from exc
 
 
-def _fetch_live(spec: TableSpec, ctx: LandingContext) -> int:
+def _fetch_live(spec: TableSpec, ctx: LandingContext) -> tuple[int, dict[str, object]]:
+    """(pages requested, the table's state): nothing but one small request when CBS says it did not change."""
     from regiostat.sources.cbs.client import CbsClient, CbsEndpoints
     from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 
     urls = ctx.http.endpoints
     client = CbsClient(CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"]),
                        timeout=(10.0, ctx.http.timeout_seconds), max_retries=ctx.http.max_retries)
+    state = freshness.table_state(client, ctx.zone, spec)
+    if state.unchanged:
+        return 0, state.report()
     fetch = fetch_v4_table if spec.api == "v4" else fetch_v3_table
     result = fetch(client, ctx.zone, spec.id, filter=spec.live_filter)
-    return result.requested_pages
-
+    return result.requested_pages, {**state.report(), "changed": True, "fetch_id": result.fetch_id}
