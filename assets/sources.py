@@ -250,6 +250,30 @@ def inbox_sensor(source: Source, job) -> dg.SensorDefinition:
     return _sensor
 
 
+def catalog_sensor(group: FeedGroup, job) -> dg.SensorDefinition:
+    """For a partitioned source with a catalog: each tick reads the catalog once, shows every changed table's state
+    as an observation of its partition, and asks a run of ``job`` for each table whose catalog date differs from
+    its newest complete fetch. Off until turned on: it reaches the source over the network."""
+    source = group.source
+
+    @dg.sensor(name=f"{source.name}_catalog", job=job, minimum_interval_seconds=3600,
+               default_status=dg.DefaultSensorStatus.STOPPED,
+               description=f"Reads the {source.title} catalog, records when each configured table last changed, "
+                           f"and starts {job.name} for the tables changed since their last complete fetch.")
+    def _sensor(context: dg.SensorEvaluationContext, settings: RegiostatSettings):
+        states = source.catalog_states(list(group.feeds), settings.landing_context())
+        seen = json.loads(context.cursor) if context.cursor else {}
+        now = {key: str(s.get("cbs_modified")) for key, s in states.items()}
+        context.update_cursor(json.dumps(now))
+        events = [dg.AssetObservation(asset_key=group.landing_key, partition=key, metadata=_observed(s))
+                  for key, s in states.items() if seen.get(key) != now[key]]
+        runs = [dg.RunRequest(partition_key=key, run_key=f"{key}:{now[key]}")
+                for key, s in sorted(states.items()) if s.get("changed")]
+        return dg.SensorResult(run_requests=runs, asset_events=events)
+
+    return _sensor
+
+
 def _needs(group: FeedGroup, groups: list[FeedGroup]) -> list[dg.AssetKey]:
     """The landing steps whose feeds this group's feeds need first (where they exist in this config)."""
     owner = {f.name: g.landing_key for g in groups for f in g.feeds}
@@ -268,11 +292,14 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
     jobs, sensors = [], []
     for group in groups:
         if group.partitions is not None:
-            jobs.append(dg.define_asset_job(
+            job = dg.define_asset_job(
                 f"{group.source.name}_refresh", selection=dg.AssetSelection.assets(group.landing_key).downstream(),
                 partitions_def=group.partitions,
                 description=f"Refresh one {group.source.title} table (a partition) or all of them (a range), rebuild "
-                            "what depends on them, check, then publish."))
+                            "what depends on them, check, then publish.")
+            jobs.append(job)
+            if hasattr(group.source, "catalog_states"):
+                sensors.append(catalog_sensor(group, job))
     for source in registry.sources():
         if not source.watches_inbox:
             continue

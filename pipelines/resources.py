@@ -79,9 +79,17 @@ class RegiostatSettings(dg.ConfigurableResource):
             zone=LandingZone(self.landing_dir), paths=self.paths, mode=self.mode,
             quarantine_dir=Path(self.quarantine_dir), inboxes={"lisa": Path(self.lisa_inbox_dir)},
             http=HttpSettings({"cbs_v4": self.cbs_v4_base, "cbs_v3_api": self.cbs_v3_api_base,
-                               "cbs_v3_feed": self.cbs_v3_feed_base},
+                               "cbs_v3_feed": self.cbs_v3_feed_base,
+                               "cbs_v4_catalog": f"{self.cbs_v4_base.rstrip('/')}/Datasets",
+                               "cbs_v3_catalog": _v3_catalog(self.cbs_v3_api_base)},
                               timeout_seconds=self.http_timeout_seconds, max_retries=self.http_max_retries),
             log=log)
+
+
+def _v3_catalog(v3_api_base: str) -> str:
+    """CBS's v3 table catalog sits beside the ODataApi on the same host (a mirror or test server keeps that)."""
+    root, found, _ = v3_api_base.rstrip("/").rpartition("/ODataApi/odata")
+    return f"{root}/ODataCatalog/Tables" if found else "https://opendata.cbs.nl/ODataCatalog/Tables"
 
 
 class BuildDatabase(DuckDBResource):

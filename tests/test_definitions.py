@@ -57,7 +57,8 @@ def test_every_registered_source_has_its_steps_and_only_sources_fed_by_hand_have
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"landing/lisa_exports", "raw/lisa_exports", "landing/region_crosswalks", "raw/region_crosswalks",
             "landing/cbs", "raw/cbs"} <= keys
-    assert [s.name for s in defs.sensors] == ["lisa_inbox"]
+    assert sorted(s.name for s in defs.sensors) == ["cbs_catalog", "lisa_inbox"]  # the inbox of LISA, CBS's catalog
+    assert defs.resolve_sensor_def("cbs_catalog").default_status == dg.DefaultSensorStatus.STOPPED  # reaches CBS
     lisa_job = {k.to_user_string() for k in defs.resolve_job_def("lisa_refresh").asset_layer.executable_asset_keys}
     assert {"landing/lisa_exports", "raw/lisa_exports", "staging/observations", "marts/regional_profile",
             "published/regional_warehouse"} <= lisa_job

@@ -90,3 +90,37 @@ def test_a_changed_table_is_fetched_as_a_new_vintage_and_only_it_is_staged_again
     assert staged[0]["restaged_tables"].value == "03759NED"
     assert "published__regional_warehouse" in _steps(changed, "STEP_SUCCESS")
     assert published_state(home).build_id != published.build_id
+
+
+def _tick(home, cursor=None):
+    from pipelines.definitions import make_definitions
+
+    defs = make_definitions(home)
+    sensor = defs.resolve_sensor_def("cbs_catalog")
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor, definitions=defs,
+                                      resources={"settings": defs.resources["settings"]})
+    return sensor.evaluate_tick(context)
+
+
+def test_the_catalog_sensor_reads_the_catalog_once_and_asks_runs_only_for_changed_tables(live):
+    server, home, _ = live
+    before = len(server.log)
+    tick = _tick(home)
+    assert sorted(r.path for r in server.log[before:]) == ["/ODataCatalog/Tables", f"{V4}/Datasets"]
+    assert tick.run_requests == []  # both tables' catalog dates are their newest fetch's dates
+    observed = {e.partition: e.metadata for e in tick.asset_events}
+    assert set(observed) == {"03759NED", "83583NED"}
+    assert observed["83583NED"]["cbs_modified"].value == "2020-11-19T02:00:00"
+    assert _tick(home, cursor=tick.cursor).asset_events == []  # nothing new to show
+
+    catalog = json.loads(server._route(f"{V4}/Datasets", {})[1])
+    moved = [{**e, "Modified": "2027-01-01T00:00:00+01:00"} if e["Identifier"] == "03759ned" else e
+             for e in catalog["value"]]
+    server.override(f"{V4}/Datasets", json.dumps({**catalog, "value": moved}).encode())
+    try:
+        again = _tick(home, cursor=tick.cursor)
+    finally:
+        server._overrides.pop(f"{V4}/Datasets".lower())
+    assert [(r.partition_key, r.run_key) for r in again.run_requests] == [
+        ("03759NED", "03759NED:2027-01-01T00:00:00+01:00")]
+    assert [e.partition for e in again.asset_events] == ["03759NED"]

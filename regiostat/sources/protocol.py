@@ -100,7 +100,9 @@ class Source(Protocol):
     authority: int  # who is believed when figures cannot all be true: higher first (documents are 0)
     watches_inbox: bool  # files arrive by hand: a sensor watches inbox_files and starts <name>_refresh
     # Optional: partitioned = True makes the feeds partitions of one landing and one raw step (1,000 CBS tables are
-    # two assets, not 2,000); sources without the attribute get a step per feed.
+    # two assets, not 2,000); sources without the attribute get a step per feed. A partitioned source may also have
+    # catalog_states(feeds, ctx) -> {partition key: state dict with "changed"}: what its catalog says now, for a
+    # sensor that refreshes only the changed partitions.
 
     def feeds(self, paths: ProjectPaths) -> list[Feed]:
         """The feeds this source has, as configured."""

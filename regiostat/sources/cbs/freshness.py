@@ -9,6 +9,7 @@ fetch) the table counts as changed: fetching too often is safe, missing a revisi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone
@@ -65,3 +66,33 @@ def _v3_modified(client: CbsClient, table_id: str) -> str | None:
             return None
         raise
     return ((infos.value or [{}])[0]).get("Modified")
+
+
+def catalog_modified(client: CbsClient, apis: Iterable[str]) -> dict[tuple[str, str], str | None]:
+    """(api, table id) -> ``Modified`` as the CBS catalog lists it (v4 Datasets, v3 ODataCatalog/Tables), for every
+    table of the catalogs of ``apis``: one paged request per catalog, however many tables are configured."""
+    found: dict[tuple[str, str], str | None] = {}
+    for api in sorted(set(apis)):
+        pages = client.v4.catalog() if api == "v4" else client.v3.catalog(select=("Identifier", "Modified"))
+        for page in pages:
+            for entry in page.value:
+                if entry.get("Identifier"):
+                    found[(api, str(entry["Identifier"]).upper())] = entry.get("Modified")
+    return found
+
+
+def latest_completes(zone: LandingZone) -> dict[str, LandingEntry]:
+    """table id -> the ``_complete`` entry of its newest complete fetch, for every table, in one pass."""
+    return {e.table_id: e for e in zone.entries() if e.entity == COMPLETE_ENTITY}
+
+
+def catalog_state(spec: TableSpec, listed: dict[tuple[str, str], str | None],
+                  landed: dict[str, LandingEntry]) -> dict[str, object]:
+    """What the catalog says about one configured table against its newest complete fetch. ``changed`` is a hint
+    (the catalog's and the table's own dates may be written differently): the landing step checks precisely."""
+    modified = listed.get((spec.api, spec.id))
+    last = landed.get(spec.id)
+    return {"cbs_modified": modified, "in_catalog": (spec.api, spec.id) in listed,
+            "changed": last is None or modified is None or modified != last.table_modified,
+            "last_complete_fetch": last.fetch_id if last else None,
+            "last_fetched_at": last.fetched_at if last else None}

@@ -54,6 +54,14 @@ class CbsSource:
         return {"mode": ctx.mode, "files_or_pages_landed_now": landed, "complete_fetches": len(complete),
                 "landing_dir": str(zone.root), "latest_fetch": complete[-1] if complete else "", "state": state}
 
+    def catalog_states(self, feeds: list[Feed], ctx: LandingContext) -> dict[str, dict[str, object]]:
+        """Per table (partition key): what CBS's catalog says now against the newest complete fetch (for the catalog
+        sensor: a hint which tables to refresh; the landing step decides)."""
+        specs = [f.config for f in feeds]
+        listed = freshness.catalog_modified(_client(ctx), {s.api for s in specs})
+        landed = freshness.latest_completes(ctx.zone)
+        return {s.id: freshness.catalog_state(s, listed, landed) for s in specs}
+
     def read(self, zone: LandingZone, feed: Feed, fetches: list[LandingEntry]) -> list[Capture]:
         """Each fetch's metadata now, its data pages one batch at a time when they are written."""
         spec: TableSpec = feed.config
@@ -83,14 +91,20 @@ def _attributed(batches: Iterator[pl.DataFrame], what: str) -> Iterator[pl.DataF
         raise CaptureError(f"{what}: {exc}") from exc
 
 
-def _fetch_live(spec: TableSpec, ctx: LandingContext) -> tuple[int, dict[str, object]]:
-    """(pages requested, the table's state): nothing but one small request when CBS says it did not change."""
+def _client(ctx: LandingContext):
     from regiostat.sources.cbs.client import CbsClient, CbsEndpoints
-    from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 
     urls = ctx.http.endpoints
-    client = CbsClient(CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"]),
-                       timeout=(10.0, ctx.http.timeout_seconds), max_retries=ctx.http.max_retries)
+    catalogs = {k: urls[f"cbs_{k}"] for k in ("v4_catalog", "v3_catalog") if f"cbs_{k}" in urls}
+    endpoints = CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"], **catalogs)
+    return CbsClient(endpoints, timeout=(10.0, ctx.http.timeout_seconds), max_retries=ctx.http.max_retries)
+
+
+def _fetch_live(spec: TableSpec, ctx: LandingContext) -> tuple[int, dict[str, object]]:
+    """(pages requested, the table's state): nothing but one small request when CBS says it did not change."""
+    from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
+
+    client = _client(ctx)
     state = freshness.table_state(client, ctx.zone, spec)
     if state.unchanged:
         return 0, state.report()
