@@ -15,10 +15,16 @@ import dagster as dg
 def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
+    from pipelines import timings
+
     started = time.perf_counter()
-    result, settings = _run_build(args)
+    with timings.sampled() as memory:
+        result, settings, instance = _run_build(args)
     _report_failures(result)
     elapsed = time.perf_counter() - started
+    if args.timings:
+        timings.write(Path(args.timings), timings.step_timings(instance, result.run_id, memory.samples),
+                      total_s=elapsed, peak_rss_mb=max((mb for _, mb in memory.samples), default=0.0))
     if not result.success:
         print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
         return 1
@@ -33,7 +39,7 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, object]:
+def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, object, dg.DagsterInstance]:
     """One in-process run: every source (default), one CBS table (``--table``), or everything after landing rebuilt
     from the landing zone without any fetch (``--from-landing``)."""
     from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
@@ -47,7 +53,7 @@ def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, obj
         job = defs.resolve_job_def("cbs_refresh")
         return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False,
                                       partition_key=args.table.upper(),
-                                      tags={REBUILD_TAG: "all"} if args.force else None), settings
+                                      tags={REBUILD_TAG: "all"} if args.force else None), settings, instance
     job = defs.resolve_job_def(FULL_REFRESH)
     tags, selection = every_partition_tags(defs), None
     if args.force or args.from_landing:
@@ -55,7 +61,7 @@ def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, obj
     if args.from_landing:
         selection = [k for k in defs.resolve_all_asset_keys() if k.path[0] != "landing"]
     return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, tags=tags,
-                                  asset_selection=selection), settings
+                                  asset_selection=selection), settings, instance
 
 
 def _report_failures(result: dg.ExecuteInProcessResult) -> None:
@@ -232,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     scope.add_argument("--from-landing", action="store_true",
                        help="no fetch: rebuild every layer from the files already in the landing zone")
     scope.add_argument("--table", metavar="ID", help="refresh only this CBS table (a partition) and what depends on it")
+    build.add_argument("--timings", metavar="FILE",
+                       help="write each step's wall time and the process's peak memory while it ran (JSON)")
     build.add_argument("--force", action="store_true",
                        help="rebuild every layer even where nothing changed (after a code change; landing as usual)")
     build.set_defaults(func=_build)
