@@ -90,9 +90,11 @@ CREATE TABLE IF NOT EXISTS core.fact_observation (
     value DOUBLE, value_published DOUBLE, unit VARCHAR, scale_factor BIGINT, decimals BIGINT,
     value_attribute VARCHAR NOT NULL, period_status VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
     origin VARCHAR, fetch_id VARCHAR NOT NULL, fetched_at VARCHAR, vintage VARCHAR, table_version VARCHAR,
-    source_kind VARCHAR NOT NULL, reference_date DATE, attribution VARCHAR,
-    PRIMARY KEY (table_id, measure_id, region_code, period_code, dimension_key)
+    source_kind VARCHAR NOT NULL, reference_date DATE, attribution VARCHAR
 );
+-- One row per (table_id, measure_id, region_code, period_code, dimension_key): the blocking check
+-- fact_observation_schema proves it over every row (a GROUP BY), not an index, which would have to sit in
+-- memory whole for a national table.
 
 CREATE TABLE IF NOT EXISTS core.region_parent (
     region_code VARCHAR NOT NULL, parent_level VARCHAR NOT NULL, parent_code VARCHAR NOT NULL,
