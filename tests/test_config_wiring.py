@@ -167,3 +167,18 @@ def test_live_filter_admits_a_code_unless_the_filter_is_false_whatever_the_other
 def test_a_live_filter_in_unknown_odata_cannot_be_checked_and_says_so():
     with pytest.raises(LiveFilterError, match="unknown operator 'has'"):
         admits("Leeftijd has '10000'", "Leeftijd", "10000")
+
+
+def test_regiostat_build_stops_before_any_step_naming_file_entry_and_key(tmp_path, monkeypatch, capsys):
+    from pipelines.cli import main
+
+    paths = _project(tmp_path / "project", lambda p: _replace(
+        p.indicators_toml, 'measure = "M000352", dimensions = { Geslacht = "T001038", Leeftijd = "10000"',
+        'measure = "M000352", dimensions = { Geslacht = "T001038", Leeftijd = "99999"'))
+    shutil.copytree(PATHS.sql_dir, paths.sql_dir)
+    monkeypatch.setenv("REGIOSTAT_PROJECT_DIR", str(paths.root))
+    assert main(["--home", str(tmp_path / "home"), "build"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"config error: {paths.indicators_toml}: indicator 'population' source 1: key 'dimensions'")
+    assert "Leeftijd = '99999' excluded by the live_filter of 03759NED" in err
+    assert not (tmp_path / "home" / "landing").exists()  # nothing was fetched or landed
