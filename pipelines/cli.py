@@ -16,10 +16,15 @@ def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
     from pipelines import timings
+    from regiostat.configkeys import ConfigError
 
     started = time.perf_counter()
-    with timings.sampled() as memory:
-        result, settings, instance = _run_build(args)
+    try:
+        with timings.sampled() as memory:
+            result, settings, instance = _run_build(args)
+    except ConfigError as exc:  # names file, entry and key: a traceback would hide it
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
     _report_failures(result)
     elapsed = time.perf_counter() - started
     if args.timings:
@@ -41,7 +46,8 @@ def _build(args: argparse.Namespace) -> int:
 
 def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, object, dg.DagsterInstance]:
     """One in-process run: every source (default), one CBS table (``--table``), or everything after landing rebuilt
-    from the landing zone without any fetch (``--from-landing``)."""
+    from the landing zone without any fetch (``--from-landing``). Importing the definitions module builds its
+    default definitions, which read the config too: a config error surfaces here."""
     from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
     from pipelines.resources import REBUILD_TAG
 

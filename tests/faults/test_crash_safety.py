@@ -142,7 +142,8 @@ def test_kill9_at_every_stage_leaves_readers_and_landing_intact_and_the_next_run
     assert not any(e.entity == COMPLETE_ENTITY for e in entries)
     (half,) = (home / "landing").rglob(".Observations-p00002.json.*.tmp")
     assert half.stat().st_size > 0 and half.parent.name == partial
-    assert verify_landing(home)["stray_files"] == 1  # there, and listed nowhere
+    # there, and listed nowhere; tables land two at a time, so the other table's file in flight may be a stray too
+    assert verify_landing(home)["stray_files"] in (1, 2)
     fault_ledger.record(fault="kill -9 half-way through writing a landing file", outcome="failed cleanly",
                         rows_lost=rows_lost, files_lost=n_lost, detail="half file left as .tmp, never listed")
 
