@@ -12,6 +12,8 @@ from regiostat import warehouse
 from schemas import schema_for
 from schemas.validation import ValidationResult, validate_table
 
+WRITER_POOL = "duckdb_writer"  # every step that opens the build database: one at a time where pools are limited
+
 
 def check_result(result: ValidationResult, **metadata: object) -> dg.AssetCheckResult:
     meta: dict[str, object] = {"rows_checked": result.rows, "failures": len(result.failure_cases), **metadata}
@@ -39,7 +41,7 @@ def table_checks(asset: dg.AssetKey, tables: Sequence[str], *, non_empty: bool =
     specs = [dg.AssetCheckSpec(_check_name(t), asset=asset, blocking=True, description=_describe(t, m, non_empty))
              for t, m in models.items()]
 
-    @dg.multi_asset_check(specs=specs, name=f"{'__'.join(asset.path)}__table_schemas")
+    @dg.multi_asset_check(specs=specs, name=f"{'__'.join(asset.path)}__table_schemas", pool=WRITER_POOL)
     def _checks(duckdb: DuckDBResource):
         with duckdb.get_connection() as con:
             for table, model in models.items():

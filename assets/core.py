@@ -7,8 +7,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import failures_check, preview, split_checks, table_checks
-from assets.sources import WRITER_POOL
+from assets.checks import WRITER_POOL, failures_check, preview, split_checks, table_checks
 from assets.staging import STAGED
 from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
@@ -107,7 +106,7 @@ def _core_asset(name: str) -> list:
     return [_asset, table_checks(key, [f"core.{name}"])]
 
 
-@dg.asset_check(asset=FACT, name="fact_codes_in_dimensions", blocking=True,
+@dg.asset_check(asset=FACT, name="fact_codes_in_dimensions", blocking=True, pool=WRITER_POOL,
                 description="Every region and period code on a fact row exists in its dimension.")
 def fact_codes_in_dimensions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
@@ -115,7 +114,7 @@ def fact_codes_in_dimensions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return failures_check(orphans, orphan_codes=orphans.height)
 
 
-@dg.asset_check(asset=REGION_PARENT, name="region_parent_one_per_year", blocking=True,
+@dg.asset_check(asset=REGION_PARENT, name="region_parent_one_per_year", blocking=True, pool=WRITER_POOL,
                 description="For every region, level and year at most one parent.")
 def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
@@ -124,6 +123,7 @@ def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 
 @dg.asset(key=CUSTOM_REGION, deps=[dg.AssetKey(["core", "dim_region"])], group_name="core", kinds={"duckdb"},
+          pool=WRITER_POOL,
           description="Custom regions from config/regions.toml (e.g. Dutch TechZone, Oost-Nederland), every member "
                       "checked against the CBS region code list.")
 def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -138,7 +138,7 @@ def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Mat
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "regions": len(config.regions)})
 
 
-@dg.asset(key=DIM_INDICATOR, deps=[STAGED], group_name="core", kinds={"duckdb"},
+@dg.asset(key=DIM_INDICATOR, deps=[STAGED], group_name="core", kinds={"duckdb"}, pool=WRITER_POOL,
           description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
                       "definition, aggregation rule, sources and whether their live wiring was ever read from a "
                       "recorded response. Stops the run when an indicator reads a measure or code its table's "

@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import failures_check, preview, split_checks, table_checks
+from assets.checks import WRITER_POOL, failures_check, preview, split_checks, table_checks
 from assets.core import CORE_KEYS, CUSTOM_REGION, DIM_INDICATOR, FACT, REGION_PARENT
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
@@ -35,7 +35,7 @@ def _first_comment(sql_file: Path) -> str:
 def _sql_mart(name: str, marts_dir: Path) -> list:
     key = dg.AssetKey(["marts", name])
 
-    @dg.asset(key=key, deps=CORE_KEYS, group_name="marts",
+    @dg.asset(key=key, deps=CORE_KEYS, group_name="marts", pool=WRITER_POOL,
               kinds={"duckdb", "sql"}, description=_first_comment(marts_dir / f"{name}.sql"),
               metadata={"sql_file": f"warehouse/marts/{name}.sql"})
     def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -55,7 +55,7 @@ def _indicator_facts(con, indicators: dict) -> pl.DataFrame:
 
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),
                              dg.AssetKey(["core", "dim_region"])],
-          group_name="marts", kinds={"duckdb", "polars"},
+          group_name="marts", kinds={"duckdb", "polars"}, pool=WRITER_POOL,
           description="Long profile: region x year x indicator, for municipalities, COROP regions, provinces, "
                       "landsdelen, the country and custom regions. method says whether the value is published, "
                       "a sum of members or a ratio of sums; coverage says how many members had data. Also builds "
@@ -76,7 +76,7 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
 
 
 @dg.asset(key=HARMONISED, deps=[FACT, dg.AssetKey(["core", "boundary_change"]), dg.AssetKey(["core", "dim_period"])],
-          group_name="marts", kinds={"duckdb", "polars"},
+          group_name="marts", kinds={"duckdb", "polars"}, pool=WRITER_POOL,
           description="Additive municipal indicators on the municipal map of each boundary year in "
                       "config/regions.toml: converted values are flagged with method (merger_sum, split_weighted, "
                       "transfer_weighted, renamed) and weight; marts.municipal_series_contributions lists what each "
@@ -100,7 +100,7 @@ def harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
     })
 
 
-@dg.asset_check(asset=HARMONISED, name="harmonised_totals_preserved", blocking=True,
+@dg.asset_check(asset=HARMONISED, name="harmonised_totals_preserved", blocking=True, pool=WRITER_POOL,
                 description="Per indicator, year and boundary year, the national total of the harmonised series "
                             "equals the total of the series before conversion (nothing created or lost).")
 def harmonised_totals_preserved(duckdb: DuckDBResource) -> dg.AssetCheckResult:

@@ -19,7 +19,7 @@ def definitions(upstream: list[dg.AssetKey]) -> dg.Definitions:
     """The publish step, downstream of ``upstream``: every step of the layers readers see."""
 
     @dg.asset(key=PUBLISHED, deps=[k for k in upstream if k.path[0] in READER_LAYERS],
-              group_name="publish", kinds={"duckdb"},
+              group_name="publish", kinds={"duckdb"}, pool="duckdb_writer",
               description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                           "after every upstream blocking check passed; replaced atomically, old versions kept.")
     def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,

@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import check_result, json_metadata, preview
+from assets.checks import WRITER_POOL, check_result, json_metadata, preview
 from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.landing.zone import LandingZone
@@ -33,7 +33,6 @@ from schemas import schema_for
 from schemas.validation import ValidationResult, validate_table
 
 RAW_CHECK = "raw_rows_match_source_format"
-WRITER_POOL = "duckdb_writer"  # every step that writes the build database: one at a time where pools are limited
 _SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import preview, split_checks, table_checks
-from assets.sources import WRITER_POOL, raw_keys
+from assets.checks import WRITER_POOL, preview, split_checks, table_checks
+from assets.sources import raw_keys
 from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.model import staging, state
