@@ -22,6 +22,7 @@ class Conflict:
     causes: tuple[str, ...]
     implied: Mapping[str, Interval] = field(default_factory=dict, compare=False)
     gaps: Mapping[str, float] = field(default_factory=dict, compare=False)
+    figures: int = 0  # distinct figures in the set (restatements of one figure count once); 0 = len(claim_ids)
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,13 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Decision:
+    """The figure held for one quantity. `value` is the chosen claim's own stated figure, never a value
+    computed from the interval: its own interval (the chosen claim's low/high) meets `interval`, what
+    all kept claims together allow. `edge_only`: they meet only at the edge of the figure's rounding (the
+    overlap is narrower than half the figure's interval, or misses the stated figure itself)."""
+
     quantity: Quantity
-    value: float | None  # inside `interval`; None when every claim on the quantity was rejected
+    value: float | None  # the stated figure of `chosen`; None when every claim on the quantity was rejected
     interval: Interval  # what all kept claims together allow
     chosen: Claim | None
     kept: tuple[Claim, ...]
@@ -42,6 +48,7 @@ class Decision:
     causes: tuple[str, ...]
     sentence: str
     warnings: tuple[str, ...] = ()
+    edge_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,4 +69,5 @@ class Reconciliation:
     intervals: dict[Quantity, Interval]
     conflicts: list[Conflict]
     decisions: list[Decision]
-    complete: bool  # False if conflict enumeration hit the node budget somewhere
+    complete: bool  # every minimal conflict was listed (False after the mixed-integer program or a greedy fallback)
+    optimal: bool = True  # the claims dropped are a best correction everywhere (False only after a greedy fallback)
