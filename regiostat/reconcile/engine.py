@@ -11,8 +11,8 @@ rules (model.Rule, from rules.instantiate). This module only orchestrates; each 
 Restatements (one figure written down in several places) are searched as one figure
 (restatements.py); conflicts name every place, decisions keep or reject them together.
 
-Signs: changes may be negative, and so may every quantity of an indicator that some claim states as
-negative (propagation.signed_quantities); other terms of rules are counts or shares, never negative.
+Signs: changes may be negative, and so may every quantity of an indicator a source publishes negative
+somewhere (propagation.signed_quantities); other terms of rules are counts or shares, never negative.
 
 Decisions. Per quantity the chosen claim is the highest-priority kept claim (priority.priority). The
 figure held is always its stated figure, beside the interval all kept claims allow, never a corner of
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 
 from regiostat.reconcile import sentences
 from regiostat.reconcile.causes import CAUSES, ordered, pair_cause
-from regiostat.reconcile.intervals import EPS, INF, EmptyDomain, Interval, div, tol
+from regiostat.reconcile.intervals import EPS, INF, Interval, div, tol
 from regiostat.reconcile.model import SOURCE_KIND_NL, Claim, Quantity, Rule
 from regiostat.reconcile.priority import priority
 from regiostat.reconcile.propagation import signed_quantities
@@ -223,7 +223,7 @@ def reconcile(claims: Sequence[Claim], rules: Sequence[Rule], *, labels: Mapping
     `labels`: Dutch names of indicator and region codes; `kind_labels`: Dutch names of source kinds
     beyond (or instead of) SOURCE_KIND_NL; `counts`: indicators counted in whole units (their intervals
     are shown as whole numbers); `signed`: which quantities may be negative (default: changes and
-    indicators some claim states as negative)."""
+    indicators a source publishes negative somewhere)."""
     _check(claims, rules)
     found = _search(claims, rules, NODE_BUDGET, signed or signed_quantities(claims), Restatements.of(claims))
     decisions = _decisions(claims, rules, found, DutchText(rules, labels, kind_labels, counts))
@@ -252,14 +252,15 @@ def decide(claims: Sequence[Claim], rules: Sequence[Rule], *, labels: Mapping[st
 Reach = tuple[Interval, list[str], list[str]]  # what the kept data allow for a quantity; which data, which rules
 
 
-def _data_reach(data: Sequence[Claim], rules: Sequence[Rule], asked: set[Quantity]) -> dict[Quantity, Reach]:
+def _data_reach(data: Sequence[Claim], rules: Sequence[Rule], asked: set[Quantity],
+                signed: Callable[[Quantity], bool]) -> dict[Quantity, Reach]:
     """For every quantity linked to an `asked` one: the interval the kept data claims allow."""
     reach: dict[Quantity, Reach] = {}
-    for comp in components(data, rules, only=asked):  # only the components a verdict reads
-        try:
-            lo, hi = comp.run(comp.everything)
-        except EmptyDomain:
-            raise ValueError("the kept data claims are inconsistent: pass the decisions of these claims") from None
+    for comp in components(data, rules, only=asked, signed=signed):  # only the components a verdict reads
+        bounds = comp.solve(comp.everything)
+        if bounds is None:
+            raise ValueError("the kept data claims are inconsistent: pass the decisions of these claims")
+        lo, hi = bounds
         used = (sorted(c.claim_id for c in comp.claims), sorted(r.rule_id for r in comp.rules))
         reach.update({q: ((lo[v], hi[v]), *used) for q, v in comp.net.index.items()})
     return reach
@@ -286,9 +287,10 @@ def _bounded_verdict(c: Claim, reach: Reach, warnings: tuple[str, ...], text: Du
 
 
 def verdicts(claims: Sequence[Claim], rules: Sequence[Rule], decisions: Sequence[Decision], *,
-             labels: Mapping[str, str] | None = None, kind_labels: Mapping[str, str] | None = None) -> list[Verdict]:
+             labels: Mapping[str, str] | None = None, kind_labels: Mapping[str, str] | None = None,
+             counts: Iterable[str] = (), signed: Callable[[Quantity], bool] | None = None) -> list[Verdict]:
     """Supported / contradicted / unverifiable for every document claim (see the module docstring)."""
-    text = DutchText(rules, labels, kind_labels)
+    text = DutchText(rules, labels, kind_labels, counts)
     rejected = {r.claim.claim_id: (r, d) for d in decisions for r in d.rejected}
     warn = {d.quantity: d.warnings for d in decisions}
     data = [c for c in claims if c.source_kind != "document" and c.claim_id not in rejected]
@@ -298,7 +300,7 @@ def verdicts(claims: Sequence[Claim], rules: Sequence[Rule], decisions: Sequence
         for q in (r.target, *r.inputs):
             neighbours[q] |= {r.target, *r.inputs} - {q}
     asked = {c.quantity for c in claims if c.source_kind == "document" and c.claim_id not in rejected}
-    reach = _data_reach(data, rules, asked)
+    reach = _data_reach(data, rules, asked, signed or signed_quantities(claims))
     out = []
     for c in (c for c in claims if c.source_kind == "document"):
         q, warnings = c.quantity, tuple(warn.get(c.quantity, ()))

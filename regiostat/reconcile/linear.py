@@ -18,9 +18,10 @@ Localisation: a binary z_c per claim (1 = the claim goes); a kept claim bounds i
 low_c - M z_c <= x <= high_c + M z_c (for a ratio claim: L d - M z_c <= s n <= H d + M z_c). The
 objective is lexicographic in the tiers of priority.py, solved as one program per tier from the most
 trusted down (never drop a higher-tier claim while lower-tier claims can go, however many), then the
-least precise figures go first among equals. The answer is checked by the exact linear program; if
-the big M was too small for it (a claim needed more room than M), M grows and the program is solved
-again.
+least precise figures go first among equals. M is four times the sum of the claims' magnitudes; if
+the program has no solution with it, M grows and the program is solved again. The caller checks the
+answer with the exact linear program and drops more claims if a z within HiGHS's integrality tolerance
+left a claim slightly violated.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from regiostat.reconcile.propagation import ConstraintNetwork
 
 INF = highspy.kHighsInf
 FEASIBILITY_TOLERANCE = 1e-9  # absolute, on HiGHS's scaled model; the engine's own tolerance is 1e-9 relative
+# (the mixed-integer tolerance stays HiGHS's default: below it HiGHS calls feasible programs infeasible)
 Fixed = tuple[int, float, float]  # (variable, low, high) of one claim
 
 
@@ -62,7 +64,6 @@ def _solver() -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOLERANCE)
-    h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
     h.setOptionValue("threads", 1)  # same answer every run, and other engineers share the CPUs
     return h
 
@@ -194,12 +195,9 @@ class LinearModel:
         magnitude = sum(max(abs(a) if math.isfinite(a) else 0.0, abs(b) if math.isfinite(b) else 0.0)
                         for _, a, b in claims)
         big_m = 4.0 * (magnitude + 1.0)
-        for _ in range(4):
+        for _ in range(3):
             drop = _Localisation(self, claims, big_m).solve(tiers, weights)
-            if drop is None:
-                return None
-            kept = [c for i, c in enumerate(claims) if i not in drop]
-            if self.feasible(kept):
+            if drop is not None:
                 return drop
             big_m *= 100.0
         return None
@@ -254,16 +252,20 @@ class _Localisation:
         return self.h.getInfo().objective_function_value
 
     def solve(self, tiers: Sequence[int], weights: Sequence[float]) -> frozenset[int] | None:
+        """Fewest drops per tier, most trusted first; the last tier's program also carries the weights,
+        scaled to add up to less than one drop, so it settles the count and the choice in one solve."""
         n = self.count
         idx = np.arange(self.z0, self.z0 + n, dtype=np.int32)
-        for t in sorted(set(tiers)):
+        order = sorted(set(tiers))
+        w = np.array(weights, dtype=float)
+        w = w / (w.sum() + 1.0)
+        for k, t in enumerate(order):
             mask = np.array([1.0 if x == t else 0.0 for x in tiers])
-            best = self._minimise(mask)
+            last = k == len(order) - 1
+            best = self._minimise(mask + w if last else mask)
             if best is None:
                 return None
-            # fix this tier's count at its optimum before the next tier is minimised
-            self.h.addRow(-INF, round(best) + 0.5, int(mask.sum()), idx[mask > 0], np.ones(int(mask.sum())))
-        if self._minimise(np.array(weights, dtype=float)) is None:
-            return None
+            if not last:  # fix this tier's count at its optimum before the next tier is minimised
+                self.h.addRow(-INF, round(best) + 0.5, int(mask.sum()), idx[mask > 0], np.ones(int(mask.sum())))
         values = self.h.getSolution().col_value[self.z0:self.z0 + n]
         return frozenset(i for i, x in enumerate(values) if x > 0.5)

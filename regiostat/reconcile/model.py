@@ -49,6 +49,7 @@ SOURCE_AUTHORITY: Mapping[str, int] = _PerSourceKind("authority", FIXED_AUTHORIT
 SOURCE_KIND_NL: Mapping[str, str] = _PerSourceKind("claim_kind_nl", FIXED_KIND_NL)  # type: ignore[assignment]
 STATUS_RANK = {"definitief": 3, "nader voorlopig": 2, "voorlopig": 1, "onbekend": 0, None: 0}
 CHANGE_PREFIX = "change:"
+UNMAPPED_PREFIX = "unmapped:"  # a claims file's indicator when no catalogue indicator fits
 _YEAR = re.compile(r"\d{4}")
 
 

@@ -11,6 +11,8 @@ variables from the others (sums by interval subtraction, ratios by interval mult
 non-negative domains), rules are re-run from a queue when a variable they watch moves, until nothing
 moves by more than EPS (relative, 1e-9) or MAX_SWEEPS passes. Band rules never propagate.
 
+The sign domain holds for a claimed quantity in no rule too: a share of -3% is excluded on its own.
+
 Exact when the rules form a tree (no cycle through rules and quantities): every bound left then has a
 solution. On cyclic rule sets (tables with margins) the domains are sound outer bounds only, and
 consistency is decided by the linear program of regiostat.reconcile.linear.
@@ -22,23 +24,24 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from regiostat.reconcile.intervals import INF, div, finite_total, mul, narrow, sum_but
-from regiostat.reconcile.model import CHANGE_PREFIX, Claim, Quantity, Rule
+from regiostat.reconcile.model import CHANGE_PREFIX, UNMAPPED_PREFIX, Claim, Quantity, Rule
 
 MAX_SWEEPS = 200
 Constraint = tuple[str, str, tuple]  # (rule_id, "sum" | "ratio", args)
 
 
 def signed_quantities(claims: Iterable[Claim]) -> Callable[[Quantity], bool]:
-    """Which quantities may be negative: every change, and every quantity of an indicator that some claim
-    states as negative (a published negative figure says the indicator is a balance, e.g. net migration;
-    a count that is never negative keeps the inference "a part is at most its total")."""
-    negative = {c.quantity.indicator for c in claims if c.low < 0}
-    return lambda q: q.indicator.startswith(CHANGE_PREFIX) or q.indicator in negative
+    """Which quantities may be negative: every change, and every quantity of an indicator that a source
+    publishes negative somewhere (a negative figure in the data says the indicator is a balance, e.g. net
+    migration). A document's negative figure does not widen the domain: it is checked against it (a
+    count that is never negative keeps the inference "a part is at most its total")."""
+    negative = {c.quantity.indicator for c in claims if c.low < 0 and c.source_kind != "document"}
+    return lambda q: changes_only(q) or q.indicator in negative
 
 
 def changes_only(q: Quantity) -> bool:
-    """The default sign domain: only changes may be negative."""
-    return q.indicator.startswith(CHANGE_PREFIX)
+    """The default sign domain: only changes (and quantities of no known indicator) may be negative."""
+    return q.indicator.startswith((CHANGE_PREFIX, UNMAPPED_PREFIX))
 
 
 class ConstraintNetwork:
@@ -56,12 +59,15 @@ class ConstraintNetwork:
             self._add_rule(r)
         quantity_of = {i: q for q, i in self.index.items()}
         self.watch: list[list[int]] = [[] for _ in self.lo0]
+        for v in range(len(self.lo0)):
+            q = quantity_of.get(v)
+            if q is None or not signed(q):
+                self.lo0[v] = 0.0  # counts, shares, averages (and auxiliaries) are never negative
         for k, (_, op, args) in enumerate(self.cons):
             for v in self._vars(op, args):
                 self.watch[v].append(k)
-                q = quantity_of.get(v)
-                if op == "ratio" or q is None or not signed(q):
-                    self.lo0[v] = 0.0  # counts, shares, averages (and auxiliaries) are never negative
+                if op == "ratio":
+                    self.lo0[v] = 0.0  # a ratio divides non-negative quantities
 
     def _add_rule(self, r: Rule) -> None:
         """The rule as primitive constraints (a difference is a sum, a ratio of several denominators a
@@ -96,15 +102,16 @@ class ConstraintNetwork:
     def _vars(op: str, args: tuple) -> tuple[int, ...]:
         return (args[0], *args[1]) if op == "sum" else args[:3]
 
-    def propagate(self, fixed: Iterable[tuple[int, float, float]],
-                  skip: frozenset[str] = frozenset()) -> tuple[list[float], list[float]]:
-        """Domains after the claims `fixed` (var, low, high) and all rules not in `skip`; raises EmptyDomain."""
+    def propagate(self, fixed: Iterable[tuple[int, float, float]], skip: frozenset[str] = frozenset(),
+                  sweeps: int = MAX_SWEEPS) -> tuple[list[float], list[float]]:
+        """Domains after the claims `fixed` (var, low, high) and all rules not in `skip`; raises EmptyDomain.
+        Fewer `sweeps` stop earlier with wider (still sound) domains: a quick first test."""
         lo, hi = self.lo0[:], self.hi0[:]
         for v, a, b in fixed:
             narrow(lo, hi, v, a, b)
         active = [k for k, c in enumerate(self.cons) if c[0] not in skip]
         queue, queued = deque(active), set(active)
-        budget = MAX_SWEEPS * max(1, len(active))
+        budget = sweeps * max(1, len(active))
         while queue and budget:
             budget -= 1
             k = queue.popleft()

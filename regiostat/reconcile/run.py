@@ -24,15 +24,17 @@ from regiostat.regions.custom import load_region_config
 
 SUM_CHECK_TEMPLATES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
 TABLES = ("candidates", "rules", "conflicts", "decisions", "verdicts", "sum_checks")  # reconcile.<name>
+COUNT_UNITS = {"jobs", "persons", "establishments"}  # indicators counted in whole units
 
 CONFLICT_SCHEMA = {
     "conflict_id": pl.Int64, "claim_ids": pl.List(pl.String), "rule_ids": pl.List(pl.String),
     "indicator": pl.String, "region": pl.String, "period": pl.String, "gap": pl.Float64,
     "causes": pl.List(pl.String), "sources": pl.List(pl.String), "within_one_source": pl.Boolean,
-    "in_latest_figures": pl.Boolean}
+    "in_latest_figures": pl.Boolean, "figures": pl.Int64, "locations": pl.List(pl.String)}
 DECISION_SCHEMA = {
     "indicator": pl.String, "region": pl.String, "period": pl.String, "value": pl.Float64,
-    "low": pl.Float64, "high": pl.Float64, "chosen_claim": pl.String, "kept_claims": pl.List(pl.String),
+    "value_low": pl.Float64, "value_high": pl.Float64, "low": pl.Float64, "high": pl.Float64,
+    "edge_only": pl.Boolean, "chosen_claim": pl.String, "kept_claims": pl.List(pl.String),
     "rejected_claims": pl.List(pl.String), "rejection_reasons": pl.List(pl.String),
     "causes": pl.List(pl.String), "sentence": pl.String, "warnings": pl.List(pl.String)}
 VERDICT_SCHEMA = {
@@ -69,8 +71,9 @@ def reconcile_warehouse(paths: ProjectPaths, staged: pl.DataFrame, known_regions
     rules = instantiate(templates, [c.quantity for c in claims], indicators=indicators,
                         memberships={r.id: r.members for r in regions})
     names = labels(indicators, regions)
-    result = engine.reconcile(claims, rules, labels=names)
-    verdicts = engine.verdicts(claims, rules, result.decisions, labels=names)
+    counts = {code for code, ind in indicators.items() if ind.unit in COUNT_UNITS}
+    result = engine.reconcile(claims, rules, labels=names, counts=counts)
+    verdicts = engine.verdicts(claims, rules, result.decisions, labels=names, counts=counts)
     tables = {
         "candidates": claims_frame(claims), "rules": rule_frame(rules),
         "conflicts": conflict_frame(result.conflicts, claims, latest),
@@ -95,14 +98,17 @@ def conflict_frame(conflicts, claims: list[Claim], latest: set[str]) -> pl.DataF
         sources=sorted({by_id[x].source for x in c.claim_ids}),
         within_one_source=len({(by_id[x].source_kind, by_id[x].source) for x in c.claim_ids}) == 1
         and by_id[c.claim_ids[0]].source_kind != "document",
-        in_latest_figures=all(x in latest for x in c.claim_ids),
+        in_latest_figures=all(x in latest for x in c.claim_ids), figures=c.figures or len(c.claim_ids),
+        locations=[f"{x}: {by_id[x].location}" for x in c.claim_ids if by_id[x].location],
     ) for i, c in enumerate(conflicts, start=1)], schema=CONFLICT_SCHEMA)
 
 
 def decision_frame(decisions) -> pl.DataFrame:
     return pl.DataFrame([dict(
         indicator=d.quantity.indicator, region=d.quantity.region, period=d.quantity.period, value=d.value,
-        low=d.interval[0], high=d.interval[1], chosen_claim=d.chosen.claim_id if d.chosen else None,
+        value_low=d.chosen.low if d.chosen else None, value_high=d.chosen.high if d.chosen else None,
+        low=d.interval[0], high=d.interval[1], edge_only=d.edge_only,
+        chosen_claim=d.chosen.claim_id if d.chosen else None,
         kept_claims=[c.claim_id for c in d.kept], rejected_claims=[r.claim.claim_id for r in d.rejected],
         rejection_reasons=[r.reason for r in d.rejected], causes=list(d.causes), sentence=d.sentence,
         warnings=list(d.warnings),

@@ -12,8 +12,9 @@ regiostat.reconcile.priority.drop_key; because an MCS is a minimal hitting set o
 dropped claim is needed.
 
 Consistency checks are exact: by propagation when the component's rules form a tree, else by the
-linear program of regiostat.reconcile.linear. A large component (more than HITTING_SET_MAX claims), or
-one whose hitting-set search passes its node budget, is localised by the mixed-integer program
+linear program of regiostat.reconcile.linear. A large component (more than HITTING_SET_MAX claims; for
+cyclic rules, where correction sets multiply, CYCLIC_HITTING_SET_MAX), or one whose hitting-set search
+passes its node budget (for cyclic rules CYCLIC_NODE_BUDGET), is localised by the mixed-integer program
 instead (Fellegi-Holt: the best set of claims to drop, exactly); its conflicts are then one minimal
 conflict per dropped claim (the one that forces it), not every minimal conflict. Only a component
 that is neither a tree nor linear (a ratio whose ratio takes part in another rule) and too large
@@ -34,7 +35,9 @@ from regiostat.reconcile.propagation import ConstraintNetwork, changes_only
 from regiostat.reconcile.results import Conflict
 
 Bounds = tuple[list[float], list[float]]
-HITTING_SET_MAX = 24  # claims in a component beyond which the mixed-integer program localises the errors
+HITTING_SET_MAX = 24  # claims in a rule tree beyond which the mixed-integer program localises the errors
+CYCLIC_HITTING_SET_MAX = 16  # the same for cyclic rules (tables), where correction sets multiply fast,
+CYCLIC_NODE_BUDGET = 64  # so their hitting-set search also gets a smaller node budget
 _NOT_BUILT = object()
 
 
@@ -210,6 +213,8 @@ class Component:
         if drop is None:
             return None
         kept = self.everything - drop
+        if not self.feasible(kept):  # a binary within HiGHS's integrality tolerance: analyse drops more
+            self.optimal = False
         muses = [self.quickxplain(sorted(kept | {i})) for i in sorted(drop) if not self.feasible(kept | {i})]
         self.complete = False
         return minimal(muses), frozenset(drop)
@@ -218,11 +223,12 @@ class Component:
         """(the MUSes found, the claims to drop, the domains the kept claims allow). See the module docstring."""
         if (bounds := self.solve(self.everything)) is not None:
             return [], frozenset(), bounds
-        localised = self.localise() if len(self.claims) > HITTING_SET_MAX else None
+        limit = HITTING_SET_MAX if self.tree else CYCLIC_HITTING_SET_MAX
+        localised = self.localise() if len(self.claims) > limit else None
         if localised is not None:
             muses, drop = localised
         else:
-            known, mcses = self.correction_sets(budget)
+            known, mcses = self.correction_sets(budget if self.tree else min(budget, CYCLIC_NODE_BUDGET))
             if self.complete:
                 muses = minimal_hitting_sets(mcses)
                 drop = min(mcses, key=lambda ids: drop_key(self.claims[i] for i in ids))
