@@ -105,19 +105,55 @@ class Decisions(pa.DataFrameModel):
 
 
 class Verdicts(pa.DataFrameModel):
-    """A verdict per published claim, with the sentence that explains it."""
+    """A verdict per published claim, with the sentence that explains it and the closest real figure."""
 
     claim_id: str = pa.Field(unique=True)
     indicator: str
     region: str
     period: str
     stated: float
-    verdict: str = pa.Field(isin=["supported", "contradicted", "unverifiable"])
+    verdict: str = pa.Field(isin=["supported", "contradicted", "proxy", "definition", "unverifiable"])
     sentence: str
     document: str
+    closest_value: float = pa.Field(nullable=True)
+    closest_indicator: str = pa.Field(nullable=True)
+    closest_period: str = pa.Field(nullable=True)
+    closest_table: str = pa.Field(nullable=True)
+    difference: str = pa.Field(nullable=True)
 
     class Config:
         name = "reconcile.verdicts"
+
+    @pa.dataframe_check(error="a proxy or definition verdict names its closest real figure")
+    def proxy_and_definition_name_a_figure(cls, data) -> pl.LazyFrame:
+        named = pl.col("closest_value").is_not_null() & pl.col("difference").is_not_null()
+        return data.lazyframe.select((~pl.col("verdict").is_in(["proxy", "definition"]) | named).alias("ok"))
+
+
+class ClosestFigures(pa.DataFrameModel):
+    """The real figures nearest each published claim, ranked from 1 per claim, each inside its own interval."""
+
+    claim_id: str
+    rank: int = pa.Field(ge=1)
+    indicator: str
+    period: str
+    value: float
+    low: float
+    high: float
+    distance: float = pa.Field(ge=0)
+    same_definition: bool
+    exact_region: bool
+    same_year: bool
+    consistent: bool
+    difference: str
+
+    class Config:
+        name = "reconcile.closest_figures"
+        unique = ["claim_id", "rank"]
+
+    @pa.dataframe_check(error="low <= value <= high")
+    def value_in_interval(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(_within("value").alias("ok"))
 
 
 class SumChecks(pa.DataFrameModel):

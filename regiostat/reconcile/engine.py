@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from regiostat.reconcile import sentences
@@ -217,16 +217,16 @@ def _decisions(claims: Sequence[Claim], rules: Sequence[Rule], found: _Search, t
 
 
 def reconcile(claims: Sequence[Claim], rules: Sequence[Rule], *, labels: Mapping[str, str] | None = None,
-              kind_labels: Mapping[str, str] | None = None, counts: Iterable[str] = (),
+              kind_labels: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None,
               signed: Callable[[Quantity], bool] | None = None) -> Reconciliation:
     """Everything at once: feasible intervals, conflicts and decisions (one search per component).
     `labels`: Dutch names of indicator and region codes; `kind_labels`: Dutch names of source kinds
-    beyond (or instead of) SOURCE_KIND_NL; `counts`: indicators counted in whole units (their intervals
-    are shown as whole numbers); `signed`: which quantities may be negative (default: changes and
+    beyond (or instead of) SOURCE_KIND_NL; `units`: each indicator's unit (counts get whole-number
+    intervals, "%" a percent sign); `signed`: which quantities may be negative (default: changes and
     indicators a source publishes negative somewhere)."""
     _check(claims, rules)
     found = _search(claims, rules, NODE_BUDGET, signed or signed_quantities(claims), Restatements.of(claims))
-    decisions = _decisions(claims, rules, found, DutchText(rules, labels, kind_labels, counts))
+    decisions = _decisions(claims, rules, found, DutchText(rules, labels, kind_labels, units))
     return Reconciliation(found.intervals, found.conflicts, decisions, found.complete, found.optimal)
 
 
@@ -288,9 +288,10 @@ def _bounded_verdict(c: Claim, reach: Reach, warnings: tuple[str, ...], text: Du
 
 def verdicts(claims: Sequence[Claim], rules: Sequence[Rule], decisions: Sequence[Decision], *,
              labels: Mapping[str, str] | None = None, kind_labels: Mapping[str, str] | None = None,
-             counts: Iterable[str] = (), signed: Callable[[Quantity], bool] | None = None) -> list[Verdict]:
+             units: Mapping[str, str] | None = None,
+             signed: Callable[[Quantity], bool] | None = None) -> list[Verdict]:
     """Supported / contradicted / unverifiable for every document claim (see the module docstring)."""
-    text = DutchText(rules, labels, kind_labels, counts)
+    text = DutchText(rules, labels, kind_labels, units)
     rejected = {r.claim.claim_id: (r, d) for d in decisions for r in d.rejected}
     warn = {d.quantity: d.warnings for d in decisions}
     data = [c for c in claims if c.source_kind != "document" and c.claim_id not in rejected]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from regiostat.reconcile.intervals import Interval
 from regiostat.reconcile.model import Claim, Quantity
@@ -51,10 +52,18 @@ class Decision:
     edge_only: bool = False
 
 
+VERDICTS = ("supported", "contradicted", "proxy", "definition", "unverifiable")
+
+
 @dataclass(frozen=True)
 class Verdict:
+    """supported / contradicted: data of the claim's own definition, region and year bound it (or the
+    engine rejected it); proxy: only a nearby figure (another definition, area or year) is consistent
+    with it; definition: the nearest figure, for the same area and year, differs by definition;
+    unverifiable: nothing to check it against (`missing`), the closest figure beside it if any."""
+
     claim: Claim
-    verdict: str  # "supported" | "contradicted" | "unverifiable"
+    verdict: str  # one of VERDICTS
     interval: Interval  # what the evidence allows for the claim's quantity
     by_claims: tuple[str, ...] = ()  # supporting data, or the claims that contradict it
     by_rules: tuple[str, ...] = ()
@@ -62,6 +71,7 @@ class Verdict:
     missing: tuple[Quantity, ...] = ()
     warnings: tuple[str, ...] = ()
     sentence: str = ""
+    closest: tuple[Any, ...] = ()  # regiostat.reconcile.closest.Closest, best first
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ source plugin states its own name); a caller may override names per call (``kind
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from regiostat.reconcile.causes import pair_cause
 from regiostat.reconcile.intervals import INF, Interval, tol
@@ -18,6 +18,7 @@ from regiostat.reconcile.precision import hedge_word
 from regiostat.reconcile.priority import priority, tier
 from regiostat.reconcile.results import Conflict, Rejection
 
+COUNT_UNITS = frozenset({"jobs", "persons", "establishments"})  # units counted in whole numbers
 CAUSE_NL = {"rounding": "afronding", "definition": "definitieverschil", "reference_date": "andere peildatum",
             "revision": "revisie", "boundary": "gewijzigde gebiedsindeling", "transcription": "transcriptiefout",
             "arithmetic": "cijfers die onderling niet kloppen"}
@@ -43,11 +44,13 @@ class DutchText:
     """Renders figures, intervals and claims in Dutch for one claim set."""
 
     def __init__(self, rules: Sequence[Rule], labels: Mapping[str, str] | None = None,
-                 kind_labels: Mapping[str, str] | None = None, counts: Iterable[str] = ()) -> None:
+                 kind_labels: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels or {})
-        self.counts = set(counts)  # indicators counted in whole units (jobs, persons): whole-number intervals
+        units = dict(units or {})  # indicator -> unit, as in the catalogue
+        self.counts = {i for i, u in units.items() if u in COUNT_UNITS}  # whole units: whole-number intervals
         self.kinds = {**SOURCE_KIND_NL, **(kind_labels or {})}
         self.percent = {r.target for r in rules if r.kind == "ratio" and r.scale == 100}
+        self.percent_indicators = {i for i, u in units.items() if u == "%"}
 
     def label(self, code: str) -> str:
         if code in self.labels:
@@ -63,7 +66,8 @@ class DutchText:
         return f"{self.label(q.indicator)} {self.label(q.region)} {q.period.replace('/', '–')}"
 
     def number(self, x: float, q: Quantity, d: int | None = None) -> str:
-        return nl(x, decimals(x) if d is None else d) + ("%" if q in self.percent else "")
+        percent = q in self.percent or q.indicator in self.percent_indicators
+        return nl(x, decimals(x) if d is None else d) + ("%" if percent else "")
 
     def interval(self, iv: Interval, q: Quantity, d: int) -> str:
         """Rounded outward to `d` decimals; a count (see `counts`) inward to whole numbers, the values it can take."""
@@ -229,3 +233,44 @@ def supported(c: Claim, shown: str, text: DutchText) -> str:
 def unverifiable(c: Claim, missing: Sequence[Quantity], text: DutchText) -> str:
     return (f"{text.ref(c)} is niet te controleren: er zijn geen gegevens over "
             f"{join([text.quantity(x) for x in missing])}.")
+
+
+def _closest_decimals(value: float, low: float, high: float) -> int:
+    """As many decimals as the figure's own precision carries (a figure of 325.100 +-50: none; 11,07% +-0,05: one)."""
+    width = high - low
+    if not width > 0:
+        return min(decimals(value), 2)
+    return max(0, min(3, math.ceil(-math.log10(width))))
+
+
+def closest_phrase(x, text: DutchText) -> str:
+    """A closest real figure (regiostat.reconcile.closest.Closest) in words: value (what, where, when; source)."""
+    regions = "+".join(x.regions)
+    q = Quantity(x.indicator, regions, x.period)
+    shown = text.number(x.value, q, _closest_decimals(x.value, x.low, x.high))
+    return f"{shown} ({text.label(x.indicator)}, {regions}, {x.period.replace('/', '–')}; {', '.join(x.sources)})"
+
+
+def _also(closest: Sequence, text: DutchText) -> str:
+    """Up to two further figures of other indicators, so a reader sees the neighbouring definitions too."""
+    seen = {closest[0].indicator}
+    more = []
+    for x in closest[1:]:
+        if x.indicator not in seen and len(more) < 2:
+            seen.add(x.indicator)
+            more.append(closest_phrase(x, text))
+    return f"; verder {join(more)}" if more else ""
+
+
+def consistent_with_proxy(c: Claim, closest: Sequence, text: DutchText) -> str:
+    return (f"{text.ref(c)} is niet rechtstreeks te controleren, maar past bij het dichtstbijzijnde echte cijfer, "
+            f"{closest_phrase(closest[0], text)}{_also(closest, text)}.")
+
+
+def differs_by_definition(c: Claim, closest: Sequence, text: DutchText) -> str:
+    return (f"{text.ref(c)} verschilt in definitie van het dichtstbijzijnde echte cijfer, "
+            f"{closest_phrase(closest[0], text)}{_also(closest, text)}.")
+
+
+def closest_beside(sentence: str, closest: Sequence, text: DutchText) -> str:
+    return f"{sentence} Het dichtstbijzijnde echte cijfer is {closest_phrase(closest[0], text)}{_also(closest, text)}."
