@@ -27,6 +27,7 @@ from regiostat.reconcile.sentences import DutchText
 from regiostat.regions.hierarchy import parents_in_year
 
 KEEP = 6  # candidates kept per claim (the best per indicator and region set)
+LATEST = 9999  # the year whose region hierarchy a claim without a year is looked up in: today's
 LEVEL_ORDER = ("gemeente", "corop", "provincie", "landsdeel", "land")
 LEVEL_WORDS = {"gemeente": "municipalities", "corop": "COROP", "provincie": "provinces", "landsdeel": "landsdelen",
                "land": "country"}
@@ -281,8 +282,7 @@ class ClosestSearch:
         target = _target(c)
         change = parse_change(c.quantity)
         base_indicator = change[0] if change else c.quantity.indicator
-        years = self.values.years(base_indicator)
-        anchor = target.years[-1] if target.years else max(years or [0])
+        anchor = target.years[-1] if target.years else LATEST
         found: list[Closest] = []
         for indicator, def_distance, def_words in self.definitions(base_indicator):
             for rs in self.regions.sets(c.quantity.region, anchor):
@@ -330,6 +330,25 @@ def _year_words(period: str, c: Claim, target: _Target, offset: int) -> str:
     if target.assumed:
         return f"{period} (the claim gives no year; assumed {c.assumed_period})"
     return "same year" if offset == 0 else f"{period} vs {c.quantity.period}"
+
+
+def relevant(documents: Sequence[Claim], regions: Regions, proxies: ProxyTable,
+             catalogue: Mapping[str, Indicator]) -> tuple[set[str], set[str]]:
+    """(indicators, regions) the search can read for these claims: the claims' indicators, their proxies and the
+    numerators and denominators of both; every region of every region set that stands in for a claim's region.
+    The warehouse's figures are cut to these before the search, so a national table costs a lookup, not a copy."""
+    indicators: set[str] = set()
+    codes: set[str] = set()
+    for c in documents:
+        change = parse_change(c.quantity)
+        base = change[0] if change else c.quantity.indicator
+        for ind in [base, *(p.proxy for p in proxies.of(base))]:
+            spec = catalogue.get(ind)
+            indicators |= {ind, *((spec.numerator,) if spec and spec.numerator else ()),
+                           *(spec.denominator if spec else ())}
+        for year in _target(c).years or (LATEST,):
+            codes |= {r for rs in regions.sets(c.quantity.region, year) for r in rs.regions}
+    return indicators, codes
 
 
 def closest_figures(documents: Sequence[Claim], search: ClosestSearch) -> dict[str, tuple[Closest, ...]]:

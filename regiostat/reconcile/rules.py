@@ -343,6 +343,20 @@ def _ground_members_sum(t: RuleTemplate, known: set[Quantity], memberships: Mapp
                             tuple(Quantity(ind, m, y) for m in members), params={"exhaustive": "true"})
 
 
+def ground(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *, indicators: Mapping[str, Indicator],
+           memberships: Mapping[str, Sequence[str]] | None = None) -> list[Rule]:
+    """Every instance of the enabled templates for the claimed `quantities`, before pruning."""
+    claimed = set(quantities)
+    grounding = _Grounding.of(claimed, indicators)
+    enabled = [t for t in rules if t.enabled]
+    out = [rule for t in enabled if t.kind in _GROUND for rule in _GROUND[t.kind](t, grounding)]
+    # members_sum last: it applies to indicators claimed or introduced by the instances above.
+    known = claimed | {q for rule in out for q in (rule.target, *rule.inputs)}
+    for t in (t for t in enabled if t.kind == "members_sum"):
+        out += _ground_members_sum(t, known, memberships or {}, indicators)
+    return out
+
+
 def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *,
                 indicators: Mapping[str, Indicator],
                 memberships: Mapping[str, Sequence[str]] | None = None) -> list[Rule]:
@@ -352,14 +366,7 @@ def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *
     Claims with an unknown period ("unknown") or an unmapped indicator get no rules.
     """
     claimed = set(quantities)
-    grounding = _Grounding.of(claimed, indicators)
-    enabled = [t for t in rules if t.enabled]
-    out = [rule for t in enabled if t.kind in _GROUND for rule in _GROUND[t.kind](t, grounding)]
-    # members_sum last: it applies to indicators claimed or introduced by the instances above.
-    known = claimed | {q for rule in out for q in (rule.target, *rule.inputs)}
-    for t in (t for t in enabled if t.kind == "members_sum"):
-        out += _ground_members_sum(t, known, memberships or {}, indicators)
-    return _prune(out, claimed)
+    return _prune(ground(rules, claimed, indicators=indicators, memberships=memberships), claimed)
 
 
 def labels(indicators: Mapping[str, Indicator], regions: Iterable[Any] = ()) -> dict[str, str]:

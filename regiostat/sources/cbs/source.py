@@ -63,6 +63,9 @@ class CbsSource:
     def claim_basis(self, staged: pl.DataFrame) -> Callable[[dict], ClaimBasis]:
         return claims.claim_basis(staged)
 
+    def claim_columns(self, staged: pl.DataFrame) -> dict[str, pl.Expr]:
+        return claims.claim_columns(staged)
+
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         return []
 
