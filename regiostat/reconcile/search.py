@@ -143,11 +143,9 @@ class Component:
             lo, hi = self.net.propagate([(v, a - 1e-6 * max(1, abs(a)), b + 1e-6 * max(1, abs(b)))
                                          for v, a, b in self.fixed(ids)])
         if not self.tree and self.linear is not None:  # propagation's bounds are outer bounds here: tighten
-            fixed = self.fixed(ids)
-            for v in sorted({self.var[i] for i in ids} - self.linear.ratio_vars):
-                exact = self.linear.range(fixed, v)
-                if exact is not None:
-                    lo[v], hi[v] = max(lo[v], exact[0]), min(hi[v], exact[1])
+            exact = self.linear.ranges(self.fixed(ids), sorted({self.var[i] for i in ids})) or {}
+            for v, (a, b) in exact.items():
+                lo[v], hi[v] = max(lo[v], a), min(hi[v], b)
         return lo, hi
 
     def interval(self, ids: frozenset[int], q: Quantity) -> Interval:
