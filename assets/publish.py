@@ -37,10 +37,15 @@ def _publish(context: dg.AssetExecutionContext, settings: RegiostatSettings,
                      warehouse.SCHEMA_VERSION, settings.mode, settings.landing_dir])
         con.execute("CHECKPOINT")
     result = publish.publish(settings.build_db, settings.publish_path, keep=settings.keep_versions)
-    context.log.info(f"published {result.path} ({result.fact_rows} fact rows)")
+    for repair in result.repaired:  # a dead writer's .wal moved aside: said loudly, it means someone wrote to it
+        context.log.warning(repair)
+    context.log.info(f"published {result.path} ({result.fact_rows} fact rows, version {result.version_path.name}, "
+                     f"storage {result.storage_version})")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(result.path)),
         "version": dg.MetadataValue.path(str(result.version_path)),
         "fact_rows": result.fact_rows,
         "versions_kept": len(publish.list_versions(result.path)),
+        "storage_version": result.storage_version,
+        "repaired": dg.MetadataValue.json(list(result.repaired)),
     })

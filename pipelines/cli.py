@@ -1,10 +1,12 @@
-"""`regiostat` command line: build the warehouse, import StatLine downloads, roll back a publish."""
+"""`regiostat` command line: build the warehouse, import StatLine downloads, query, export, roll back a publish."""
 
 import argparse
+import functools
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -45,18 +47,54 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """An operator command's expected failures (no warehouse, nothing to roll back to, a bad setting, a lock
+    held too long) print one line and exit 2; ``--debug`` shows the traceback instead."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        from regiostat.publish.lock import RunLockTimeout
+        from regiostat.publish.release import PublishError
+        from regiostat.publish.versions import PointerError
+
+        try:
+            return func(args)
+        except (PublishError, PointerError, RunLockTimeout, ValueError, OSError) as exc:
+            if getattr(args, "debug", False):
+                raise
+            print(f"{args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_one_line_errors
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
+    import regiostat
     from pipelines.resources import settings_from_env
+    from regiostat.publish.results import write_result
 
+    if (args.sql is None) == (args.file is None):
+        raise ValueError("give the SQL as an argument or with --file q.sql (one of the two)")
+    sql = Path(args.file).read_text(encoding="utf-8") if args.file else args.sql
     path = settings_from_env(args.home).publish_path
-    if not Path(path).exists():
-        print(f"no published warehouse at {path}: run `uv run regiostat build` first", file=sys.stderr)
-        return 2
-    con = duckdb.connect(path, read_only=True)
     try:
-        con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
+        con = regiostat.connect(path)  # the version the pointer names now: never half of a publish
+    except FileNotFoundError as exc:
+        print(f"{exc}: run `uv run regiostat build` first", file=sys.stderr)
+        return 2
+    try:
+        relation = con.sql(sql)
+        if relation is None:  # a statement without a result (SET, PRAGMA ...)
+            return 0
+        if args.format == "table":
+            relation.show(max_rows=args.max_rows, max_width=10**6 if args.all_columns else 200)
+        else:
+            rows = write_result(con, relation, args.format, Path(args.out) if args.out else None)
+            if args.out:
+                print(f"wrote {rows} row(s) to {args.out}", file=sys.stderr)
     except duckdb.Error as exc:  # an analyst's typo deserves DuckDB's message, not a traceback
         print(f"query failed: {exc}", file=sys.stderr)
         return 1
@@ -76,16 +114,16 @@ def _import_statline(args: argparse.Namespace) -> int:
     return 0
 
 
+@_one_line_errors
 def _rollback(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
     from regiostat.publish.lock import run_lock
-    from regiostat.publish.release import list_versions, rollback
+    from regiostat.publish.release import rollback
 
     settings = settings_from_env(args.home)
     publish_path = Path(settings.publish_path)
     if args.list:
-        for v in list_versions(publish_path):
-            print(v)
+        print(_versions_text(publish_path))
         return 0
     # the same lock as a run: a rollback never interleaves with a publish
     with run_lock(settings.lock_path, run_id="rollback", timeout=settings.lock_timeout_seconds,
@@ -95,6 +133,24 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _versions_text(publish_path: Path) -> str:
+    """One line per kept version, oldest first; the current one marked with * and (current)."""
+    from regiostat.publish.versions import list_versions, read_catalog
+
+    catalog = read_catalog(publish_path)
+    files = list_versions(publish_path)
+    if not files:
+        return f"no versions kept in {publish_path.parent / 'versions'}"
+    lines = []
+    for path in files:
+        record = catalog.record(path.name) if catalog else None
+        current = catalog is not None and catalog.current == path.name
+        about = f"  build {record.build_id}  published {record.published_at}" if record else ""
+        lines.append(f"{'*' if current else ' '} {path}{about}{'  (current)' if current else ''}")
+    return "\n".join(lines)
+
+
+@_one_line_errors
 def _health(args: argparse.Namespace) -> int:
     from pipelines.resources import settings_from_env
     from regiostat.publish.health import check_warehouse
@@ -108,6 +164,17 @@ def _health(args: argparse.Namespace) -> int:
         return 2
     print(report.text())
     return 0 if report.ok else 1
+
+
+@_one_line_errors
+def _export(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.publish.export import export_warehouse
+
+    settings = settings_from_env(args.home)
+    summary = export_warehouse(settings.publish_path, Path(args.out), fmt=args.format, schemas=args.schema)
+    print(summary.text())
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -129,6 +196,7 @@ def _report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="regiostat", description=__doc__)
     parser.add_argument("--home", help="working folder for landing zone and build db (default: ./var)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="run the full_refresh job in-process and publish the warehouse")
     build.add_argument("--live", action="store_true", help="fetch from CBS instead of the bundled real data")
@@ -138,13 +206,23 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--metadata")
     imp.set_defaults(func=_import_statline)
     query = sub.add_parser("query", help="run SQL against the published warehouse, read-only")
-    query.add_argument("sql")
-    query.add_argument("--max-rows", type=int, default=40)
+    query.add_argument("sql", nargs="?", help="the SQL (or --file)")
+    query.add_argument("--file", metavar="Q.SQL", help="read the SQL from this file")
+    query.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table",
+                       help="table (default, for reading), csv, json (an array of objects) or parquet (needs --out)")
+    query.add_argument("--out", metavar="FILE", help="write the result to FILE instead of stdout")
+    query.add_argument("--all-columns", action="store_true", help="table format: show every column, however wide")
+    query.add_argument("--max-rows", type=int, default=40, help="table format: rows shown (default 40)")
     query.set_defaults(func=_query)
     rb = sub.add_parser("rollback", help="put the previous published version back")
     rb.add_argument("--version", help="a file from warehouse/versions/ (default: the one before the newest)")
-    rb.add_argument("--list", action="store_true", help="list the kept versions")
+    rb.add_argument("--list", action="store_true", help="list the kept versions, the current one marked *")
     rb.set_defaults(func=_rollback)
+    export = sub.add_parser("export", help="write every published table as Parquet or CSV, with a manifest")
+    export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    export.add_argument("--out", default="export", help="folder to write to (default: ./export)")
+    export.add_argument("--schema", action="append", help="only this schema (repeatable; default: all)")
+    export.set_defaults(func=_export)
     health = sub.add_parser("health", help="check the published warehouse (exit 1 unhealthy, 2 missing)")
     health.add_argument("--max-age-hours", type=float, help="unhealthy if the build is older than this")
     health.set_defaults(func=_health)

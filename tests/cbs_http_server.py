@@ -1,20 +1,33 @@
-"""A local stand-in for the CBS open-data servers that replays real recorded responses.
+"""A local stand-in for the CBS open-data servers: real recorded responses, and a generated national-scale table.
 
 Retry and resume code is only worth trusting once it has met real bodies and real socket-level
-faults (resets, stalls, truncation), offline and fast. This server listens on 127.0.0.1 only, on a
-free port, and serves:
+faults (resets, stalls, truncation), offline and fast; live mode is only worth trusting once it
+has run against something that answers everything it asks. This server listens on 127.0.0.1
+only, on a free port, in threads, and serves:
 
 * v4 ``/odata/v1/CBS/<table>/<Entity>`` and ``/odata/v1/CBS/Datasets``: the recorded files in
   ``api-samples/v4_datasets.cbs.nl`` byte for byte. The 13,568-row Observations capture of
   03759ned can be split into N pages linked by ``@odata.nextLink``; rows are kept verbatim, only
-  the envelope around them is rebuilt.
+  the envelope around them is rebuilt (also when ``$filter``, ``$top``, ``$skip`` or ``$count``
+  change what is returned).
 * v3 ``/ODataApi/odata``, ``/ODataFeed/odata`` and ``/ODataCatalog/Tables``: JSON in the v3 shape,
   built from real rows (83582NED TypedDataSet extract; 83583NED TableInfos, DataProperties,
-  dimensions and TypedDataSet; the two real catalog entries). A table offers only the entity sets
-  we hold real data for, and its service document lists exactly those. The feed pages with
-  ``odata.nextLink``; the API refuses answers above ``api_cell_limit`` cells as CBS does.
-  ``$filter`` understands only ``and``/``or`` of ``Field eq 'value'`` (what region_period_filter
-  builds); anything else is a 400. Requests without ``$format=json`` get a 406.
+  dimensions and TypedDataSet; 84799NED DataProperties and its GM/NL rows; the two real catalog
+  entries). A table offers only the entity sets we hold real data for, and its service document
+  lists exactly those. The feed pages with ``odata.nextLink``; the API refuses answers above
+  ``api_cell_limit`` cells as CBS does. Requests without ``$format=json`` get a 406.
+* optionally a generated table (``synthetic=``, see benchmarks/synthetic.py: real code lists,
+  SYNTHETIC values) under its table id, in both APIs: the v3 service document, TableInfos,
+  DataProperties, dimension tables, TypedDataSet and UntypedDataSet (ODataApi refusing more than
+  ``api_cell_limit`` cells, ODataFeed paging ``feed_page_size`` rows with padded keys), the v4
+  Properties, Dimensions, MeasureCodes, ``<Dim>Codes`` and Observations (``v4_page_size`` rows a
+  page, unpadded codes), and an entry in both catalogs. Pages are rendered from columns on
+  request; 1.87M rows never exist as Python dicts.
+
+``$filter`` is evaluated by tests/odata_filter.py (``eq``/``ne``/``gt``/``ge``/``lt``/``le``,
+``and``/``or``/``not``, parentheses, ``substringof``, ``startswith``, ``endswith``, ``contains``);
+anything else is a 400, as from CBS. ``$top``/``$skip`` window every entity set; next links carry
+the rest of the window.
 
 Faults are scripted per path and optionally per page (``script``, ``always``); every request is
 logged in ``log``. Server-side bugs are collected in ``errors`` so a fixture can fail on them.
@@ -31,14 +44,19 @@ import socket
 import struct
 import threading
 import traceback
-from collections import defaultdict, deque
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import polars as pl
+
+from benchmarks import synthetic
 from regiostat.sources.cbs.client import CbsEndpoints
+from tests.odata_filter import FilterError, RowColumns, matching_rows
 
 V4 = "/odata/v1/CBS"
 V3_API = "/ODataApi/odata"
@@ -52,6 +70,7 @@ HTML_BODY = (b"<!DOCTYPE html>\n<html><head><title>Storing | CBS</title></head>\
              b"<p>StatLine is tijdelijk niet beschikbaar.</p></body></html>\n")
 INVALID_JSON_BODY = b'{"odata.metadata": "x", "value": [{"ID": 0,, }'
 JSON = "application/json; charset=utf-8"
+Answer = tuple[int, bytes, str, int]  # status, body, content type, page number
 
 
 @dataclass(frozen=True)
@@ -108,6 +127,7 @@ class Request:
     query: dict[str, str]
     page: int
     fault: str | None
+    status: int | None = None  # of the normal answer (before any fault): 200, 404, 500 for too many records...
 
 
 @dataclass
@@ -130,12 +150,16 @@ class Recordings:
 
 class CbsTestServer:
     def __init__(self, data_dir: Path, *, v4_pages: int = 1, feed_page_size: int = 10_000,
-                 api_cell_limit: int = 10_000, max_requests: int = 2_000):
+                 api_cell_limit: int = 10_000, max_requests: int | None = 2_000,
+                 synthetic: synthetic.NationalTable | None = None, v4_page_size: int = 100_000):
         self.data = load_recordings(Path(data_dir))
-        self.v4_pages = v4_pages
+        self.v4_pages = v4_pages  # the recorded v4 Observations are split into this many pages
         self.feed_page_size = feed_page_size
         self.api_cell_limit = api_cell_limit
-        self.max_requests = max_requests  # a runaway client gets 410s instead of looping forever
+        self.max_requests = max_requests  # a runaway client gets 410s instead of looping forever (None: no cap)
+        self.synthetic = synthetic
+        self.v4_page_size = v4_page_size  # rows per page of the generated table's v4 Observations
+        self._selections: dict[tuple[str, str], pl.Series | None] = {}
         self.log: list[Request] = []
         self.errors: list[str] = []
         self._rules: list[_Rule] = []
@@ -225,8 +249,8 @@ class CbsTestServer:
             status, body, ctype, page = 599, b"test server error", "text/plain", 1
         with self._lock:
             fault = self._take_fault(split.path, page)
-            self.log.append(Request(split.path, query, page, fault.kind if fault else None))
-            over_cap = len(self.log) > self.max_requests
+            self.log.append(Request(split.path, query, page, fault.kind if fault else None, status))
+            over_cap = self.max_requests is not None and len(self.log) > self.max_requests
         if over_cap:
             fault, status, body, ctype = None, 410, b"request cap of the test server reached", "text/plain"
         self._respond(h, fault, status, body, ctype)
@@ -270,87 +294,261 @@ class CbsTestServer:
         h.end_headers()
         h.wfile.write(body)
 
-    def _route(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str, int]:
+    def _route(self, path: str, query: dict[str, str]) -> Answer:
         """(status, body, content type, page number) of the normal, fault-free answer."""
         if path.lower() in self._overrides:
             return 200, self._overrides[path.lower()], JSON, 1
         parts = [p for p in path.split("/") if p]
         low = [p.lower() for p in parts]
-        if low[:3] == ["odata", "v1", "cbs"]:
-            return self._v4(parts[3:], query)
-        if low[:2] in (["odataapi", "odata"], ["odatafeed", "odata"]) and len(parts) in (3, 4):
-            entity = parts[3] if len(parts) == 4 else ""
-            return self._v3(low[0] == "odatafeed", parts[2], entity, path, query)
-        if low == ["odatacatalog", "tables"]:
-            return self._v3_rows(self.data.v3_catalog, path, query, meta="$metadata#Cbs.OData.WebAPI.Tables")
+        try:
+            if low[:3] == ["odata", "v1", "cbs"]:
+                return self._v4(parts[3:], path, query)
+            if low[:2] in (["odataapi", "odata"], ["odatafeed", "odata"]) and len(parts) in (3, 4):
+                entity = parts[3] if len(parts) == 4 else ""
+                if query.get("$format") != "json":
+                    return 406, b"this test server speaks JSON only: add $format=json", "text/plain", 1
+                if self._generated(parts[2]):
+                    return self._v3_generated(low[0] == "odatafeed", entity, path, query)
+                return self._v3(low[0] == "odatafeed", parts[2], entity, path, query)
+            if low == ["odatacatalog", "tables"]:
+                rows = self.data.v3_catalog + ([synthetic.v3_catalog_entry(self.synthetic, *self._v3_roots())]
+                                               if self.synthetic else [])
+                return self._v3_rows(rows, path, query, meta="$metadata#Cbs.OData.WebAPI.Tables")
+        except (FilterError, _BadOption) as exc:  # CBS answers a filter or option it cannot use with a 400
+            return 400, str(exc).encode(), "text/plain", 1
         return _not_found(path)
 
-    def _v4(self, parts: list[str], query: dict[str, str]) -> tuple[int, bytes, str, int]:
+    # -- v4 ------------------------------------------------------------------------------------
+
+    def _v4(self, parts: list[str], path: str, query: dict[str, str]) -> Answer:
         if parts == ["Datasets"]:
-            return 200, _read(self.data.v4_catalog), JSON, 1
-        if len(parts) != 2 or parts[0].lower() not in self.data.v4_dirs:
+            return self._v4_catalog()
+        if len(parts) != 2:
+            return _not_found("/".join(parts))
+        if self._generated(parts[0]):
+            return self._v4_generated(parts[1], path, query)
+        if parts[0].lower() not in self.data.v4_dirs:
             return _not_found("/".join(parts))
         folder, entity = self.data.v4_dirs[parts[0].lower()], parts[1]
         if entity == "Observations":
-            return self._v4_observations(folder, parts[0], query)
+            return self._v4_observations(folder, path, query)
         names = {"Properties": "properties", "Dimensions": "dimensions", "MeasureCodes": "measure-codes"}
         name = names.get(entity) or (f"codes-{entity[:-5]}" if entity.endswith("Codes") else "")
         file = folder / f"{name}.json"
         return (200, _read(file), JSON, 1) if name and file.exists() else _not_found(entity)
 
-    def _v4_observations(self, folder: Path, table: str, query: dict[str, str]) -> tuple[int, bytes, str, int]:
+    def _v4_catalog(self) -> Answer:
+        if self.synthetic is None:
+            return 200, _read(self.data.v4_catalog), JSON, 1
+        doc = json.loads(_read(self.data.v4_catalog))
+        doc["value"].append(synthetic.v4_catalog_entry(self.synthetic))
+        return 200, json.dumps(doc, ensure_ascii=False).encode(), JSON, 1
+
+    def _v4_observations(self, folder: Path, path: str, query: dict[str, str]) -> Answer:
         file = folder / "observations-page-1.json"
         if not file.exists():
             file = file.with_name(file.name + ".gz")  # the repo keeps the 3.5 MB capture gzipped
         if not file.exists():
             return _not_found(str(file))
         context, rows = _v4_rows(file)
-        size = -(-len(rows) // self.v4_pages)
-        skip = int(query.get("$skip", "0"))
-        if self.v4_pages == 1 and skip == 0:
+        selected = matching_rows(query.get("$filter"), RowColumns(rows))
+        if selected is not None and selected.len() < len(rows):
+            rows = [rows[i] for i in selected.to_list()]
+        elif self.v4_pages == 1 and not {"$skip", "$top", "$count"} & set(query):
             return 200, _read(file), JSON, 1  # the recording itself, byte for byte
-        doc: dict = {"@odata.context": context, "value": rows[skip: skip + size]}
-        if skip + size < len(rows):
-            doc["@odata.nextLink"] = self._link(f"{V4}/{table}/Observations", query, skip + size)
-        return 200, json.dumps(doc, ensure_ascii=False, indent=1).encode(), JSON, skip // size + 1
+        window = _Window.of(len(rows), query, max(1, -(-len(rows) // self.v4_pages)))
+        return self._v4_page(context, _json_array(rows[window.start:window.stop]), len(rows), window, path, query)
 
-    def _v3(self, feed: bool, table: str, entity: str, path: str, query: dict[str, str]):
+    def _v4_generated(self, entity: str, path: str, query: dict[str, str]) -> Answer:
+        table, root = self.synthetic, f"{self.base_url}{V4}"
+        context = f"{root}/{table.table_id}/$metadata#{entity}"
+        if entity == "Properties":
+            doc = {"@odata.context": context, **synthetic.v4_properties(table)}
+            return 200, json.dumps(doc, ensure_ascii=False).encode(), JSON, 1
+        lists = synthetic.v4_lists(table, root)
+        if entity in lists:
+            return 200, json.dumps({"@odata.context": context, "value": lists[entity]}, ensure_ascii=False).encode(), \
+                JSON, 1
+        if entity != "Observations":
+            return _not_found(path)
+        selected = self._generated_rows("v4", query.get("$filter"))
+        total = table.row_count if selected is None else selected.len()
+        window = _Window.of(total, query, self.v4_page_size)
+        frame = table.frame(window.rows(selected), "v4")
+        return self._v4_page(context, synthetic.json_array(frame), total, window, path, query)
+
+    def _v4_page(self, context: str, rows: bytes, total: int, window: _Window, path: str,
+                 query: dict[str, str]) -> Answer:
+        """The envelope around a JSON array of rows, joined once (pages of 100,000 rows are ~20 MB)."""
+        parts = [b'{"@odata.context": ', json.dumps(context).encode()]
+        if query.get("$count") == "true":
+            parts += [b', "@odata.count": ', str(total).encode()]
+        parts += [b', "value": ', rows]
+        if window.next_skip is not None:
+            parts += [b', "@odata.nextLink": ', json.dumps(self._link(path, query, window)).encode()]
+        return 200, b"".join([*parts, b"}"]), JSON, window.page
+
+    # -- v3 ------------------------------------------------------------------------------------
+
+    def _v3(self, feed: bool, table: str, entity: str, path: str, query: dict[str, str]) -> Answer:
         sets = self.data.v3_tables.get(table.upper())
         if sets is None or (entity and entity not in sets):
             return _not_found(path)
-        root = f"{self.base_url}{V3_FEED if feed else V3_API}/{table}"
-        if query.get("$format") != "json":
-            return 406, b"this test server speaks JSON only: add $format=json", "text/plain", 1
         if not entity:
-            doc = {"odata.metadata": f"{root}/$metadata",
-                   "value": [{"name": name, "url": f"{root}/{name}"} for name in sets]}
-            return 200, json.dumps(doc).encode(), JSON, 1
+            return self._service_document(feed, table, list(sets))
         page_size = self.feed_page_size if feed else None
         return self._v3_rows(sets[entity], path, query, meta=f"$metadata#Cbs.OData.WebAPI.{entity}",
                              page_size=page_size, cell_limit=None if feed else self.api_cell_limit)
 
-    def _v3_rows(self, rows: list[dict], path: str, query: dict[str, str], *, meta: str,
-                 page_size: int | None = None, cell_limit: int | None = None) -> tuple[int, bytes, str, int]:
-        try:
-            rows = _apply_filter(rows, query.get("$filter"))
-        except ValueError as exc:
-            return 400, str(exc).encode(), "text/plain", 1
-        if query.get("$select"):
-            keep = [c.strip() for c in query["$select"].split(",")]
-            rows = [{c: r.get(c) for c in keep} for r in rows]
-        if cell_limit is not None and rows and len(rows) * _value_columns(rows[0]) > cell_limit:
-            return 500, TOO_MANY_BODY, JSON, 1
-        skip = int(query.get("$skip", "0"))
-        size = page_size or max(len(rows), 1)
-        doc: dict = {"odata.metadata": f"{self.base_url}{path.rsplit('/', 1)[0]}/{meta}",
-                     "value": rows[skip: skip + size]}
-        if skip + size < len(rows):
-            doc["odata.nextLink"] = self._link(path, query, skip + size)
-        return 200, json.dumps(doc, ensure_ascii=False).encode(), JSON, skip // size + 1
+    def _service_document(self, feed: bool, table: str, names: list[str]) -> Answer:
+        root = f"{self.base_url}{V3_FEED if feed else V3_API}/{table}"
+        doc = {"odata.metadata": f"{root}/$metadata", "value": [{"name": name, "url": f"{root}/{name}"}
+                                                               for name in names]}
+        return 200, json.dumps(doc).encode(), JSON, 1
 
-    def _link(self, path: str, query: dict[str, str], skip: int) -> str:
-        params = {**{k: v for k, v in query.items() if k != "$skip"}, "$skip": str(skip)}
+    def _v3_rows(self, rows: list[dict], path: str, query: dict[str, str], *, meta: str,
+                 page_size: int | None = None, cell_limit: int | None = None) -> Answer:
+        selected = matching_rows(query.get("$filter"), RowColumns(rows))
+        if selected is not None:
+            rows = [rows[i] for i in selected.to_list()]
+        if query.get("$select"):
+            keep = _select_list(query, list(rows[0]) if rows else None)
+            rows = [{c: r.get(c) for c in keep} for r in rows]
+        window = _Window.of(len(rows), query, page_size)
+        if cell_limit is not None and rows and window.size * _value_columns(rows[0]) > cell_limit:
+            return 500, TOO_MANY_BODY, JSON, 1
+        return self._v3_page(path, meta, _json_array(rows[window.start:window.stop]), window, query)
+
+    def _v3_generated(self, feed: bool, entity: str, path: str, query: dict[str, str]) -> Answer:
+        table = self.synthetic
+        metadata = synthetic.v3_metadata(table, *self._v3_roots())
+        if not entity:
+            names = ["TableInfos", "UntypedDataSet", "TypedDataSet", *[n for n in metadata if n != "TableInfos"]]
+            return self._service_document(feed, table.table_id, names)
+        meta = f"$metadata#Cbs.OData.WebAPI.{entity}"
+        if entity in metadata:
+            return self._v3_rows(metadata[entity], path, query, meta=meta,
+                                 page_size=self.feed_page_size if feed else None,
+                                 cell_limit=None if feed else self.api_cell_limit)
+        if entity not in ("TypedDataSet", "UntypedDataSet"):
+            return _not_found(path)
+        selected = self._generated_rows("v3", query.get("$filter"))
+        select = _select_list(query, ["ID", *(d.name for d in table.dimensions), synthetic.TOPIC])
+        window = _Window.of(table.row_count if selected is None else selected.len(), query,
+                            self.feed_page_size if feed else None)
+        if not feed and window.size * max(1, int(select is None or synthetic.TOPIC in select)) > self.api_cell_limit:
+            return 500, TOO_MANY_BODY, JSON, 1
+        rows = window.rows(selected)
+        frame = table.frame(rows, "v3", select) if entity == "TypedDataSet" else table.untyped_frame(rows, select)
+        return self._v3_page(path, meta, synthetic.json_array(frame), window, query)
+
+    def _v3_page(self, path: str, meta: str, rows: bytes, window: _Window, query: dict[str, str]) -> Answer:
+        metadata = f"{self.base_url}{path.rsplit('/', 1)[0]}/{meta}"
+        parts = [b'{"odata.metadata": ', json.dumps(metadata).encode(), b', "value": ', rows]
+        if window.next_skip is not None:
+            parts += [b', "odata.nextLink": ', json.dumps(self._link(path, query, window)).encode()]
+        return 200, b"".join([*parts, b"}"]), JSON, window.page
+
+    def _v3_roots(self) -> tuple[str, str]:
+        return f"{self.base_url}{V3_API}", f"{self.base_url}{V3_FEED}"
+
+    # -- the generated table -------------------------------------------------------------------
+
+    def _generated(self, table: str) -> bool:
+        return self.synthetic is not None and table.upper() == self.synthetic.table_id.upper()
+
+    def _generated_rows(self, api: str, expr: str | None) -> pl.Series | None:
+        """Row numbers the filter keeps (None: all), computed once per filter: every page asks again."""
+        key = (api, expr or "")
+        with self._lock:
+            if key in self._selections:
+                return self._selections[key]
+        rows = matching_rows(expr, _GeneratedColumns(self.synthetic, api))
+        with self._lock:
+            if len(self._selections) >= 16:
+                self._selections.clear()
+            self._selections[key] = rows
+        return rows
+
+    def _link(self, path: str, query: dict[str, str], window: _Window) -> str:
+        params = {k: v for k, v in query.items() if k not in ("$skip", "$top")}
+        if "$top" in query:
+            params["$top"] = str(window.end - window.next_skip)
+        params["$skip"] = str(window.next_skip)
         return f"{self.base_url}{path}?" + "&".join(f"{k}={quote(v, safe=chr(39) + '(),')}" for k, v in params.items())
+
+
+class _BadOption(ValueError):
+    """A $top, $skip or $select CBS would refuse."""
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The rows one response holds: ``$skip``/``$top`` of the result, cut to a page; the next page starts at
+    ``next_skip`` (None: this is the last)."""
+
+    start: int
+    stop: int
+    end: int  # where the $top window ends
+    next_skip: int | None
+    page: int
+
+    @classmethod
+    def of(cls, total: int, query: dict[str, str], page_size: int | None) -> _Window:
+        skip, top = _int_option(query, "$skip") or 0, _int_option(query, "$top")
+        end = total if top is None else min(total, skip + top)
+        stop = max(skip, end if page_size is None else min(end, skip + page_size))
+        return cls(skip, stop, end, stop if stop < end else None, skip // page_size + 1 if page_size else 1)
+
+    @property
+    def size(self) -> int:
+        """Rows in the whole $top window (what the ODataApi's cell limit counts)."""
+        return max(0, self.end - self.start)
+
+    def rows(self, selected: pl.Series | None) -> pl.Series:
+        if selected is None:
+            return pl.int_range(self.start, self.stop, dtype=pl.Int64, eager=True)
+        return selected.slice(self.start, max(0, self.stop - self.start))
+
+
+class _GeneratedColumns:
+    """The filter's view of the generated table: a dimension's codes (padded for v3) and each row's code index."""
+
+    def __init__(self, table: synthetic.NationalTable, api: str):
+        self.table, self.api = table, api
+
+    @property
+    def row_count(self) -> int:
+        return self.table.row_count
+
+    def distinct(self, field: str) -> tuple[Sequence[object], pl.Series]:
+        for position, dim in enumerate(self.table.dimensions):
+            if dim.name == field:
+                return (dim.v3_keys if self.api == "v3" else dim.codes), self.table.code_index(position)
+        raise FilterError(f"the test server filters {self.table.table_id} on its dimensions only, not {field!r}")
+
+
+def _int_option(query: dict[str, str], name: str) -> int | None:
+    text = query.get(name)
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise _BadOption(f"{name} must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _select_list(query: dict[str, str], columns: list[str] | None) -> list[str] | None:
+    if not query.get("$select"):
+        return None
+    keep = [c.strip() for c in query["$select"].split(",")]
+    unknown = [c for c in keep if columns is not None and c not in columns]
+    if unknown:
+        raise _BadOption(f"$select names unknown properties: {', '.join(unknown)}")
+    return keep
+
+
+def _json_array(rows: list[dict]) -> bytes:
+    return json.dumps(rows, ensure_ascii=False).encode()
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -382,6 +580,7 @@ def load_recordings(data_dir: Path) -> Recordings:
     v4_root = data_dir / "api-samples" / "v4_datasets.cbs.nl"
     bq = data_dir / "api-samples" / "v3_statline_bq_tests"
     info_83583 = json.loads((bq / "83583NED_Metadata.json").read_text(encoding="utf-8"))
+    kwb_props = _metadata_rows(bq / "84799NED_DataProperties.csv")
     v3_tables = {
         "83582NED": {"TypedDataSet": _typed_rows(data_dir / "cbs" / "83582NED_TypedDataSet_CR07-CR10_2010-2024_extract.csv")},
         "83583NED": {
@@ -392,6 +591,11 @@ def load_recordings(data_dir: Path) -> Recordings:
             "Bedrijfsgrootte": _metadata_rows(bq / "83583NED_Bedrijfsgrootte.csv"),
             "Perioden": _metadata_rows(bq / "83583NED_Perioden.csv"),
             "TypedDataSet": _typed_rows(data_dir / "cbs" / "83583NED_TypedDataSet_2010-2019_national_from_parquet.csv"),
+        },
+        "84799NED": {  # KWB 2020: the real DataProperties and the GM and NL rows (what the shipped live_filter asks)
+            "DataProperties": kwb_props,
+            "TypedDataSet": _typed_rows(bq / "84799NED_TypedDataSet_GM_NL_rows_only.csv",
+                                        datatypes={r["Key"]: r["Datatype"] for r in kwb_props if r["Type"] == "Topic"}),
         },
     }
     catalog = [json.loads((bq / "metadata_v3.json").read_text(encoding="utf-8")), info_83583]
@@ -414,11 +618,20 @@ def _v4_rows(path: Path) -> tuple[str, list[dict]]:
     return doc["@odata.context"], doc["value"]
 
 
-def _typed_rows(path: Path) -> list[dict]:
-    """TypedDataSet CSV -> v3 JSON rows: ID an integer, topics (``Name_<n>``) numbers or null, keys untouched."""
+def _typed_rows(path: Path, datatypes: dict[str, str] | None = None) -> list[dict]:
+    """TypedDataSet CSV -> v3 JSON rows: ID an integer, keys untouched, topics numbers or null (``Name_<n>``
+    columns, or by their DataProperties Datatype when given: String topics stay text)."""
+    def typed(key: str, text: str) -> object:
+        if key == "ID":
+            return int(text)
+        kind = datatypes.get(key) if datatypes is not None else ("Double" if re.search(r"_\d+$", key) else None)
+        if kind in (None, "String"):
+            return text
+        number = _number(text)
+        return int(number) if kind == "Long" and number is not None else number
+
     with open(path, newline="", encoding="utf-8") as fh:
-        return [{k: (int(v) if k == "ID" else _number(v) if re.search(r"_\d+$", k) else v) for k, v in row.items()}
-                for row in csv.DictReader(fh)]
+        return [{k: typed(k, v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
 def _metadata_rows(path: Path) -> list[dict]:
@@ -437,25 +650,11 @@ def _metadata_rows(path: Path) -> list[dict]:
 
 
 def _number(text: str) -> float | None:
-    return float(text) if text.strip() else None
+    return float(text) if text.strip() not in ("", ".") else None
 
 
 def _value_columns(row: dict) -> int:
     return max(1, sum(1 for k, v in row.items() if k != "ID" and not isinstance(v, str)))
-
-
-_CLAUSE = re.compile(r"(\w+) eq '((?:[^']|'')*)'")
-
-
-def _apply_filter(rows: list[dict], expr: str | None) -> list[dict]:
-    if not expr:
-        return rows
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for name, value in _CLAUSE.findall(expr):
-        wanted[name].add(value.replace("''", "'"))
-    if re.sub(r"[()\s]|\band\b|\bor\b", "", _CLAUSE.sub("", expr)):
-        raise ValueError(f"test server cannot evaluate $filter={expr!r}")
-    return [r for r in rows if all(r.get(name) in values for name, values in wanted.items())]
 
 
 def _not_found(what: str) -> tuple[int, bytes, str, int]:

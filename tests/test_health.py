@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from pipelines.cli import main
 from regiostat.publish.health import check_warehouse
+from regiostat.publish.storage import sha256_file
+from regiostat.publish.versions import read_catalog, versions_dir, write_catalog
 from regiostat.warehouse import SCHEMA_VERSION, orphan_codes, present_tables
 from tests.conftest import MARTS
 
@@ -27,12 +30,20 @@ def home(built_home: Path, tmp_path: Path) -> Path:
 
 
 def _alter(path: Path, *statements: str) -> None:
+    """Damage the published file AND make it the version the pointer names, as if it had been published
+    like that (a change after publishing is a finding of its own, see test_publish_safety)."""
     con = duckdb.connect(str(path))
     try:
         for sql in statements:
             con.execute(sql)
     finally:
         con.close()
+    catalog = read_catalog(path)
+    version = versions_dir(path) / catalog.current
+    version.chmod(0o644)
+    shutil.copyfile(path, version)
+    record = replace(catalog.record(catalog.current), sha256=sha256_file(path))
+    write_catalog(path, catalog.with_current(record), temp_name=".pointer.tmp")
 
 
 def _failed(report) -> dict[str, str]:
@@ -166,3 +177,47 @@ def test_orphan_codes_lists_each_missing_code_with_its_fact_rows():
         con.close()
     assert orphans == [{"dimension": "period", "code": "2021JJ00", "fact_rows": 2},
                        {"dimension": "region", "code": "GM9999", "fact_rows": 2}]
+
+
+def test_a_sidecar_beside_the_published_file_is_unhealthy(home, capsys):
+    (home / "warehouse" / "regional.duckdb.wal").write_bytes(b"\x00" * 149)  # what a killed writer leaves
+
+    report = check_warehouse(home / PUBLISHED, expected_marts=MARTS)
+
+    assert set(_failed(report)) == {"no sidecar files"}, report.text()
+    assert "regional.duckdb.wal (149 bytes)" in _failed(report)["no sidecar files"]
+    assert main(["--home", str(home), "health"]) == 1
+    assert "FAIL  no sidecar files" in capsys.readouterr().out
+
+
+def test_a_file_in_duckdb_2_storage_or_hard_linked_is_unhealthy(home, tmp_path):
+    published = home / PUBLISHED
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS src (READ_ONLY)", [str(published)])
+    con.execute("ATTACH ? AS new (STORAGE_VERSION 'v2.0.0')", [str(tmp_path / "v2.duckdb")])
+    con.execute("COPY FROM DATABASE src TO new")
+    con.close()
+    shutil.copyfile(tmp_path / "v2.duckdb", published)
+    (tmp_path / "link.duckdb").hardlink_to(published)
+
+    failed = _failed(check_warehouse(published, expected_marts=MARTS))
+
+    assert "storage number 999, not 64: DuckDB 1.x readers refuse it" in failed["storage format"]
+    assert "2 names (hard links)" in failed["independent file"]
+
+
+def test_a_pointer_naming_a_missing_or_changed_version_is_unhealthy(home):
+    published = home / PUBLISHED
+    version = versions_dir(published) / read_catalog(published).current
+    version.chmod(0o644)
+    with open(version, "r+b") as fh:  # one byte of the kept version flipped, the plain copy intact
+        fh.seek(10_000)
+        byte = fh.read(1)
+        fh.seek(10_000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    assert "changed after it was published" in _failed(check_warehouse(published, expected_marts=MARTS))[
+        "version unchanged"]
+
+    version.unlink()
+    failed = _failed(check_warehouse(published, expected_marts=MARTS))
+    assert failed == {"version pointer": f"names {version.name}, which is missing from versions/"}

@@ -3,15 +3,20 @@
 ``check_warehouse`` opens ``warehouse/regional.duckdb`` read-only (it never writes, never takes
 the build lock) and answers the questions an operator or a monitoring probe asks:
 
-* is it a readable DuckDB file written with the schema version this code expects;
+* is it a readable DuckDB file written with the schema version this code expects, in the storage
+  format DuckDB 1.x readers open;
+* is it safe to open: no sidecar beside it (a dead writer's ``.wal``, which every new reader would
+  replay), no process holding it open for writing, no hard link sharing its bytes with another name;
+* does the version pointer name a kept version that is unchanged since publishing, and is the plain
+  file a byte-for-byte copy of it;
 * are the tables readers rely on there and non-empty (core.fact_observation, core.dim_region,
   core.dim_period and every mart);
 * how old is the build (meta.build_info.built_at), against an optional limit;
 * does every region and period code on a fact row exist in its dimension;
 * how many earlier versions are kept for rollback.
 
-Temporary ``.tmp`` candidates next to the file (left by a publish that was killed) are not
-the warehouse: they never make it unhealthy, they are only mentioned.
+Temporary candidates next to the file (left by a publish that was killed) are not the warehouse:
+they never make it unhealthy, they are only mentioned.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from pathlib import Path
 
 import duckdb
 
+from regiostat.publish import sidecars, storage
 from regiostat.publish.release import REQUIRED_TABLES, list_versions, stale_candidates, versions_dir
+from regiostat.publish.versions import PointerError, pointer_path, read_catalog
 from regiostat.warehouse import SCHEMA_VERSION, orphan_codes, present_tables, row_count
 
 REQUIRED_CORE = tuple(t for t in REQUIRED_TABLES if t != "meta.build_info")  # build_info is checked on its own
@@ -86,8 +93,9 @@ def check_warehouse(path: Path | str, *, expected_marts: Sequence[str], max_age_
     if not report.exists:
         return report
     report.versions_kept = len(list_versions(path))
+    report.findings += _file_findings(path)
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = storage.attach_read_only(path)  # not duckdb.connect: that may hand back an instance opened earlier
     except duckdb.Error as exc:
         report.findings.append(Finding("readable", False, f"not a readable DuckDB file: {_one_line(exc)}"))
         return report
@@ -148,6 +156,62 @@ def _check(con: duckdb.DuckDBPyConnection, report: HealthReport, *, expected_mar
                   "; ".join(f"{codes} {dim} code(s) on {rows} fact row(s) not in core.dim_{dim} (e.g. {example!r})"
                             for dim, codes, rows, example in bad))
         add(Finding("fact codes in dimensions", not bad, detail))
+
+
+def _file_findings(path: Path) -> list[Finding]:
+    """Is the file safe for a reader to open, in a format DuckDB 1.x reads, and the copy the pointer names?"""
+    found = []
+    beside = sidecars.sidecars(path)
+    found.append(Finding("no sidecar files", not beside, "none beside the file" if not beside else
+                         "; ".join(sidecars.describe(p) for p in beside) + ": a process opened the published file "
+                         "for writing; new readers replay its write-ahead log. The next publish moves them to "
+                         "quarantine/ (or move them away when no process has the file open)"))
+    writer = sidecars.writer_pid(path)
+    if writer is not None:
+        found.append(Finding("no writer", False, f"process {writer} holds the published file open for writing; "
+                             "readers cannot open it and publishing is refused until it ends"))
+    links = path.stat().st_nlink
+    if links > 1:
+        found.append(Finding("independent file", False, f"the file has {links} names (hard links): a process "
+                             "writing to any of them changes all; the next publish writes an independent copy"))
+    number = storage.storage_number(path)
+    if number is not None:
+        found.append(Finding("storage format", number == storage.STORAGE_NUMBER,
+                             f"storage number {number}" + (f" ({storage.STORAGE_VERSION}): {storage.OLDEST_READER} "
+                             "and later read it" if number == storage.STORAGE_NUMBER else
+                             f", not {storage.STORAGE_NUMBER}: DuckDB 1.x readers refuse it; publish again")))
+    return found + _pointer_findings(path)
+
+
+def _pointer_findings(path: Path) -> list[Finding]:
+    """The pointer regiostat.connect() follows: the version it names exists, is unchanged, and the plain file
+    is a copy of it."""
+    try:
+        catalog = read_catalog(path)
+    except PointerError as exc:
+        return [Finding("version pointer", False, str(exc))]
+    if catalog is None or catalog.current is None:
+        return [Finding("version pointer", True, f"no {pointer_path(path).name} (published by a regiostat "
+                        "from before pointers); regiostat.connect() opens the plain file until the next "
+                        "publish", info=True)]
+    record, version = catalog.record(catalog.current), versions_dir(path) / catalog.current
+    if record is None or not version.is_file():
+        return [Finding("version pointer", False, f"names {catalog.current}, which is "
+                        + ("missing from versions/" if record else "missing from its own list of versions"))]
+    found = [Finding("version pointer", True, f"current version {version.name} (build {record.build_id})")]
+    if storage.sha256_file(version) != record.sha256:
+        found.append(Finding("version unchanged", False, f"{version.name} changed after it was published (sha256 "
+                             "differs from the pointer's); roll back to another version or publish again"))
+    beside = sidecars.sidecars(version)
+    if beside:
+        found.append(Finding("no sidecar beside the version", False, "; ".join(sidecars.describe(p) for p in beside)
+                             + f": a process opened {version.name} for writing"))
+    if storage.sha256_file(path) != record.sha256:
+        found.append(Finding("plain file is the current version", False, f"{path.name} is not a byte-for-byte copy "
+                             f"of {version.name}: it was written to after publishing, or a publish or rollback "
+                             f"was interrupted; `regiostat rollback --version {version.name}` or the next publish "
+                             "puts it back"))
+    return found
 
 
 def _age(report: HealthReport, max_age_hours: float | None, now: datetime) -> Finding:

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from regiostat.publish.reader import current_version
+
 PROFILE_COLUMNS = ("region_code", "region_name", "region_level", "year", "indicator", "indicator_name", "value",
                    "unit", "method", "members_with_data", "members_expected", "missing_members", "source_tables")
 
@@ -56,9 +58,11 @@ class WarehouseData:
 
 def read_warehouse(published_path: Path | str) -> WarehouseData:
     path = Path(published_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no published warehouse at {path}: run `regiostat build` first")
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        version = current_version(path)  # the pointer, read once: a publish during the read cannot split it
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc}: run `regiostat build` first") from exc
+    con = duckdb.connect(str(version), read_only=True)
     try:
         columns = _columns(con)
         if not set(PROFILE_COLUMNS) <= columns.get("marts.regional_profile", set()):

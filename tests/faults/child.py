@@ -5,6 +5,8 @@
 ``publish``  holds the run lock and calls ``regiostat.publish.release.publish`` with a hook point;
 ``reader``   holds a read-only DuckDB connection to the published warehouse and answers
              commands on stdin with one JSON line each;
+``writer``   opens the published file in write mode, changes a row and hangs (killed by the test);
+``publish-loop`` publishes build files in turn as fast as it can, counting in a progress file;
 ``warm``     does the slow imports (Dagster, the definitions), writes a ready file, then waits for a
              job file holding ``{"argv": [...], "env": {...}}`` and runs that command. The test
              session keeps two warm children in reserve, so a test that needs a build process does not
@@ -77,7 +79,7 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         warehouse.replace_rows = replace_rows
 
-    elif kind == "publish-copy":  # the verified copy is half written
+    elif kind == "publish-copy":  # the plain path's copy of the verified version is half written
         import shutil
 
         real_copy = shutil.copyfile
@@ -91,17 +93,25 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         shutil.copyfile = copyfile
 
-    elif kind == "publish-rename":  # copy verified, rename not done (versions/ is linked only after it)
+    elif kind in ("publish-rename", "publish-plain"):
+        # publish-rename: everything verified, before the first rename that publishes (the version into
+        # versions/, then the pointer, then the plain path); publish-plain: after the pointer, before the plain path
         real_replace_file = os.replace
 
         def replace(src, dst, *args, **kwargs):
-            if publish_path is not None and Path(dst) == publish_path:
-                _signal_and_hang(marker, f"before renaming {Path(src).name} over {dst}")
+            if publish_path is not None and _is_commit(Path(dst), publish_path, plain_only=kind == "publish-plain"):
+                _signal_and_hang(marker, f"before renaming {Path(src).name} to {dst}")
             return real_replace_file(src, dst, *args, **kwargs)
 
         os.replace = replace
     else:
         raise SystemExit(f"unknown hook {hang_at!r}")
+
+
+def _is_commit(dst: Path, publish_path: Path, *, plain_only: bool) -> bool:
+    if plain_only:
+        return dst == publish_path
+    return dst == publish_path or dst.parent == publish_path.parent / "versions" or dst.name.endswith(".current.json")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -165,6 +175,35 @@ def cmd_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_writer(args: argparse.Namespace) -> int:
+    """What a careless tool does: open the published file in WRITE mode and change a row, then hang
+    holding it (the test kills us: the change stays in the file's .wal beside it)."""
+    import duckdb
+
+    con = duckdb.connect(args.path)
+    con.execute("SET checkpoint_threshold = '1GB'")  # keep the change in the write-ahead log
+    con.execute(args.sql)
+    _signal_and_hang(Path(args.marker), f"wrote to {args.path}: {args.sql}")
+    return 3
+
+
+def cmd_publish_loop(args: argparse.Namespace) -> int:
+    """Publish the given build files in turn, ``count`` times, as fast as publish() goes (holding the run
+    lock); after each publish the number done is written to ``progress``."""
+    from regiostat.publish import release as publish
+    from regiostat.publish.lock import run_lock
+
+    builds = [Path(b) for b in args.builds]
+    progress = Path(args.progress)
+    for i in range(args.count):
+        with run_lock(args.lock, run_id=f"publish-loop-{os.getpid()}", timeout=10):
+            publish.publish(builds[i % len(builds)], Path(args.publish), keep=args.keep)
+        tmp = progress.with_name(progress.name + ".tmp")
+        tmp.write_text(str(i + 1))
+        os.replace(tmp, progress)
+    return 0
+
+
 def cmd_warm(args: argparse.Namespace) -> int:
     import pipelines.cli  # noqa: F401
     import pipelines.definitions  # noqa: F401
@@ -200,6 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     reader = sub.add_parser("reader")
     reader.add_argument("--path", required=True)
     reader.set_defaults(func=cmd_reader)
+    writer = sub.add_parser("writer")
+    writer.add_argument("--path", required=True)
+    writer.add_argument("--sql", required=True)
+    writer.add_argument("--marker", required=True)
+    writer.set_defaults(func=cmd_writer)
+    loop = sub.add_parser("publish-loop")
+    loop.add_argument("--builds", nargs="+", required=True)
+    loop.add_argument("--publish", required=True)
+    loop.add_argument("--lock", required=True)
+    loop.add_argument("--count", type=int, required=True)
+    loop.add_argument("--keep", type=int, default=3)
+    loop.add_argument("--progress", required=True)
+    loop.set_defaults(func=cmd_publish_loop)
     warm = sub.add_parser("warm")
     warm.add_argument("--ready", required=True)
     warm.add_argument("--job", required=True, help="written atomically by the test: argv and env to run")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from regiostat import connect
 from regiostat.landing.zone import COMPLETE_ENTITY, LandingZone
 from regiostat.publish.health import check_warehouse
 from regiostat.publish.release import list_versions
@@ -50,6 +51,11 @@ def assert_survived_kill(home: Path, before, landed_before: dict[str, bytes]) ->
     assert report.ok, report.text()
     after = published_state(home)
     assert (after.inode, after.build_id, after.fact_rows) == (before.inode, before.build_id, before.fact_rows)
+    con = connect(home / PUBLISHED)  # readers through the pointer see the same build
+    try:
+        assert con.execute("SELECT build_id FROM meta.build_info").fetchone()[0] == before.build_id
+    finally:
+        con.close()
     lost = files_lost(home, landed_before)
     assert lost == [], f"landed files changed or gone: {lost}"
     verify_landing(home)
@@ -148,24 +154,24 @@ def test_kill9_at_every_stage_leaves_readers_and_landing_intact_and_the_next_run
     fault_ledger.record(fault="kill -9 inside the staging.observations transaction", outcome="failed cleanly",
                         rows_lost=rows_lost, files_lost=n_lost, detail="uncommitted DELETE+INSERT rolled back")
 
-    # 4. publish killed while the candidate copy is half written
+    # 4. publish killed while the plain path's copy of the verified version is half written
     _stamp_build(home / "build" / "regional_build.duckdb", "candidate-never-published")
     strays = lambda: sorted((home / "warehouse").glob(".regional.duckdb.*.tmp"))  # noqa: E731
     _publish_child(home, tmp_path, "publish-copy")
     rows_lost, n_lost = assert_survived_kill(home, before, landed_before)
     assert published_state(home).versions == before.versions
-    (half,) = strays()
-    assert half.stat().st_size < (home / PUBLISHED).stat().st_size
+    half, version_candidate = strays()  # the half copy (.<stamp>.plain.tmp) and the version it copies (.<stamp>.tmp)
+    assert half.name.endswith(".plain.tmp") and half.stat().st_size < version_candidate.stat().st_size
     fault_ledger.record(fault="kill -9 during publish: candidate half copied", outcome="failed cleanly",
                         rows_lost=rows_lost, files_lost=n_lost, detail="stray .tmp ignored by readers and health")
 
-    # 5. publish killed after the candidate was verified, before the rename; it first removed the stray of 4
+    # 5. publish killed after the candidate was verified, before the renames; it first removed the strays of 4
     _publish_child(home, tmp_path, "publish-rename")
     rows_lost, n_lost = assert_survived_kill(home, before, landed_before)
-    assert len(strays()) == 1 and half not in strays()
+    assert len(strays()) == 2 and half not in strays() and version_candidate not in strays()
     fault_ledger.record(fault="kill -9 during publish: between verify and rename", outcome="failed cleanly",
-                        rows_lost=rows_lost, files_lost=n_lost, detail="published file and versions/ untouched; "
-                        "the previous stray copy was removed by this publish")
+                        rows_lost=rows_lost, files_lost=n_lost, detail="published file, pointer and versions/ "
+                        "untouched; the previous stray copies were removed by this publish")
 
     # 6. the next normal run succeeds with no cleanup, among all that debris, and publishes
     result = run_full_refresh(home)

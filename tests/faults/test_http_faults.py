@@ -122,9 +122,9 @@ def test_live_run_survives_retryable_faults_and_fails_others_naming_table_and_ur
         baseline_home, cbs_server_factory, monkeypatch, fault_ledger):
     """A live-mode Dagster run against the local server; nothing landed or published before is touched.
 
-    The server has no 70072NED or 81578NED (HTTP 404) and cannot evaluate 83582NED's substringof
-    filter (HTTP 400): those landing steps fail, naming table and URL. 03759NED gets a 503 and a 429
-    (Retry-After: 0) on page 2 and lands anyway; 83583NED lands cleanly. Nothing is published.
+    The server has no 70072NED or 81578NED (HTTP 404): those landing steps fail, naming table and URL.
+    03759NED gets a 503 and a 429 (Retry-After: 0) on page 2 and lands anyway; 83582NED (through its
+    substringof filter), 83583NED and 84799NED land cleanly. Nothing is published.
     """
     home = baseline_home
     server = cbs_server_factory(v4_pages=3)
@@ -141,8 +141,7 @@ def test_live_run_survives_retryable_faults_and_fails_others_naming_table_and_ur
     assert not result.success
     failures = {e.step_key: e.event_specific_data.error for e in result.all_events
                 if e.event_type_value == "STEP_FAILURE"}
-    expected = {"landing__cbs_70072ned": "70072NED", "landing__cbs_81578ned": "81578NED",
-                "landing__cbs_83582ned": "83582NED"}
+    expected = {"landing__cbs_70072ned": "70072NED", "landing__cbs_81578ned": "81578NED"}
     assert set(expected) <= set(failures), sorted(failures)
     for step, table in expected.items():
         chain, error = [], failures[step]
@@ -152,18 +151,19 @@ def test_live_run_survives_retryable_faults_and_fails_others_naming_table_and_ur
         text = "\n".join(chain)
         assert f"{table}: HTTP 4" in text and f"[{server.base_url}/" in text, text
     succeeded = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
-    assert {"landing__cbs_03759ned", "landing__cbs_83583ned"} <= succeeded
+    assert {"landing__cbs_03759ned", "landing__cbs_83582ned", "landing__cbs_83583ned",
+            "landing__cbs_84799ned"} <= succeeded
     assert "published__regional_warehouse" not in succeeded
     assert [r.fault for r in server.requests_to(OBS) if r.page == 2] == ["http", "http", None]
     new_complete = {e.table_id for e in zone.entries()
                     if e.entity == COMPLETE_ENTITY and e.fetch_id not in old_complete}
-    assert new_complete == {"03759NED", "83583NED"}
+    assert new_complete == {"03759NED", "83582NED", "83583NED", "84799NED"}
 
     assert published_state(home) == before
     lost = files_lost(home, landed_before)
     assert lost == []
     verify_landing(home)
     fault_ledger.record(fault="live run: HTTP 503 + 429 on 03759NED page 2", outcome="survived by retry")
-    fault_ledger.record(fault="live run: HTTP 404/400 on 3 tables (steps fail naming table+URL)",
+    fault_ledger.record(fault="live run: HTTP 404 on 2 tables (steps fail naming table+URL)",
                         outcome="failed cleanly", rows_lost=fact_rows_lost(before, home),
                         files_lost=len(lost))

@@ -1,0 +1,1 @@
+"""Benchmarks: measuring instruments, not part of the regiostat package (see benchmarks/scale.py)."""
