@@ -27,6 +27,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]  # a script in the checkout, not library code
 sys.path.insert(0, str(ROOT))
 
+import regiostat  # noqa: E402
 from regiostat import warehouse  # noqa: E402
 from regiostat.paths import ProjectPaths  # noqa: E402
 from regiostat.reconcile import run  # noqa: E402
@@ -153,7 +154,7 @@ def main() -> int:
     if not args.warehouse.exists():
         print(f"no bundled warehouse at {args.warehouse}: run `uv run regiostat build` first", file=sys.stderr)
         return 2
-    bundle = duckdb.connect(str(args.warehouse), read_only=True)
+    bundle = regiostat.connect(args.warehouse)
     print("reconcile step on a synthetic national staging table (83582NED-shaped, SYNTHETIC values):")
     for periods in args.periods:
         with tempfile.TemporaryDirectory() as tmp:

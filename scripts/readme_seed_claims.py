@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+import regiostat
 from pipelines.resources import settings_from_env
 
 ROOT = Path(__file__).resolve().parents[1]  # a script in the checkout, not library code
@@ -28,7 +29,7 @@ def table_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def main() -> int:
     path = settings_from_env(None).publish_path
-    con = duckdb.connect(str(path), read_only=True)
+    con = regiostat.connect(path)
     try:
         lines = table_lines(con)
     finally:
