@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 
-from regiostat.indicators.catalogue import Indicator
+from regiostat.indicators.catalogue import Indicator, Source
 from regiostat.indicators.values import source_rows
 from regiostat.reconcile.model import Claim, Quantity
 from regiostat.sources import registry
@@ -72,6 +72,17 @@ def _claim_rows(based: pl.DataFrame, indicator: str, plugin, *, summed: bool) ->
         "vintage", "status", "notes", pl.col("is_latest"))
 
 
+def _narrowed(source: Source, staged: pl.DataFrame) -> pl.DataFrame:
+    """The staged rows with a value that can match `source`: its table and measure, and its dimension codes as
+    literal substrings (one lazy pass that copies only what matches; source_rows then applies the exact
+    dimension patterns to these few)."""
+    keep = (pl.col("table_id") == source.table) & (pl.col("measure_id") == source.measure) \
+        & pl.col("value").is_not_null()
+    for dim, code in source.dimensions.items():
+        keep &= pl.col("dimension_key").str.contains(f"{dim}={code}", literal=True)
+    return staged.lazy().filter(keep).collect()
+
+
 def observation_frame(indicators: dict[str, Indicator], staged: pl.DataFrame) -> pl.DataFrame:
     """Claims for every source-backed indicator value (all vintages) as rows (CLAIM_COLUMNS and ``is_latest``:
     every row of the figure is the latest vintage, what the marts show).
@@ -81,13 +92,14 @@ def observation_frame(indicators: dict[str, Indicator], staged: pl.DataFrame) ->
     """
     kinds = set(staged["source_kind"].unique())
     plugins = {s.name: s for s in registry.sources() if s.name in kinds}
+    tables = set(staged["table_id"].unique())
     bases: dict[str, _Basis] = {}
     frames = []
     for ind in indicators.values():
         for source in ind.sources:
-            if source.sum_over:  # a sum over many codes: claimed through its parts, not as one figure
+            if source.sum_over or source.table not in tables:  # a sum over many codes: claimed through its parts
                 continue
-            rows = source_rows(source, staged).filter(pl.col("value").is_not_null())
+            rows = source_rows(source, _narrowed(source, staged))
             for kind in rows["source_kind"].unique(maintain_order=True).to_list():
                 if kind not in bases:
                     bases[kind] = _Basis(plugins[kind], staged.filter(pl.col("source_kind") == kind))
