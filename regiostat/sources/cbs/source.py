@@ -36,7 +36,9 @@ class CbsSource:
     def land(self, feed: Feed, ctx: LandingContext) -> LandingReport:
         spec: TableSpec = feed.config
         zone = ctx.zone
-        if ctx.mode == "bundled":
+        if ctx.mode == "live" and spec.bundled_only:
+            ctx.log(f"{spec.id}: not fetched live, the shipped capture is landed instead: {spec.bundled_only}")
+        if ctx.mode == "bundled" or spec.bundled_only:
             if not LandingZone(ctx.paths.bundled_landing_dir).complete_fetches(spec.id):
                 ctx.log(f"{spec.id}: no bundled capture; this table is filled in live mode only "
                         "(REGIOSTAT_MODE=live)")
