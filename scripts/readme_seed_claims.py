@@ -18,8 +18,8 @@ from pipelines.resources import settings_from_env
 
 ROOT = Path(__file__).resolve().parents[1]  # a script in the checkout, not library code
 START, END = "<!-- seed-claims-table:start -->", "<!-- seed-claims-table:end -->"
-HEADER = ("| claim | indicator | region | period | stated | verdict | closest real figure | difference |\n"
-          "|---|---|---|---|---|---|---|---|")
+HEADER = ("| claim | indicator | region | period | stated | verdict | closest real figure | difference | beside it |\n"
+          "|---|---|---|---|---|---|---|---|---|")
 
 
 def table_lines(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -6,6 +6,20 @@ WITH v AS (
     FROM reconcile.verdicts v
     LEFT JOIN core.dim_indicator i ON i.code = replace(v.indicator, 'change:', '')
     LEFT JOIN core.dim_indicator c ON c.code = replace(v.closest_indicator, 'change:', '')
+), figure AS (  -- a closest figure in words: value, indicator, regions, year (table)
+    SELECT f.claim_id, f.rank, f.indicator,
+           CASE WHEN f.value = round(f.value) THEN CAST(CAST(f.value AS BIGINT) AS VARCHAR)
+                ELSE CAST(round(f.value, 2) AS VARCHAR) END || CASE WHEN i.unit = '%' THEN '%' ELSE '' END
+           || ' ' || f.indicator || ', ' || array_to_string(f.regions, '+') || ', ' || f.period
+           || ' (' || array_to_string(f.sources, ', ') || ')' AS words
+    FROM reconcile.closest_figures f LEFT JOIN core.dim_indicator i ON i.code = replace(f.indicator, 'change:', '')
+), beside AS (  -- up to two more figures of other indicators, as the verdict's sentence names them
+    SELECT v.claim_id, string_agg(f.words, '; ' ORDER BY f.rank) AS also
+    FROM v JOIN (SELECT *, row_number() OVER (PARTITION BY claim_id, indicator ORDER BY rank) AS nth FROM figure) f
+      ON f.claim_id = v.claim_id AND f.indicator <> v.closest_indicator AND f.nth = 1
+    WHERE (SELECT count(DISTINCT g.indicator) FROM figure g
+           WHERE g.claim_id = f.claim_id AND g.indicator <> v.closest_indicator AND g.rank < f.rank) < 2
+    GROUP BY v.claim_id
 ), shown AS (
     SELECT *,
         CASE WHEN stated = round(stated) THEN CAST(CAST(stated AS BIGINT) AS VARCHAR)
@@ -20,6 +34,6 @@ SELECT '| ' || claim_id || ' | ' || indicator || ' | ' || region || ' | ' || per
        || ' | ' || verdict || ' | '
        || coalesce(closest_shown || ' ' || closest_indicator || ', ' || array_to_string(closest_regions, '+') || ', '
                    || closest_period || ' (' || closest_table || ')', '—')
-       || ' | ' || coalesce(difference, '—') || ' |' AS line
-FROM shown
+       || ' | ' || coalesce(difference, '—') || ' | ' || coalesce(b.also, '—') || ' |' AS line
+FROM shown LEFT JOIN beside b USING (claim_id)
 ORDER BY document, claim_id

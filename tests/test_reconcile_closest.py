@@ -12,6 +12,7 @@ from regiostat.reconcile.model import Claim, Quantity, change_quantity
 from regiostat.reconcile.proxies import Proxy, ProxyConfigError, ProxyTable, load_proxies
 from regiostat.reconcile.results import Verdict
 from regiostat.reconcile.sentences import DutchText
+from regiostat.regions.custom import CustomRegion, Member
 from regiostat.regions.hierarchy import PARENT_COLUMNS
 from tests.conftest import PATHS
 
@@ -38,7 +39,7 @@ PARENTS = pl.DataFrame([
     dict(region_code=m, parent_level="provincie", parent_code=p, valid_from_year=None, valid_to_year=None,
          snapshot_years="2020", source="synthetic") for m, p in
     [("GM0001", "PV22"), ("GM0002", "PV22"), ("GM0003", "PV23"), ("GM9999", "PV23")]], schema=PARENT_COLUMNS)
-CUSTOM = {"zone": ("GM0001", "GM0002", "GM0003"), "east": ("PV22", "PV23")}
+CUSTOM = [CustomRegion("zone", "Zone", ("GM0001", "GM0002", "GM0003")), CustomRegion("east", "Oost", ("PV22", "PV23"))]
 
 
 def fig(value: float, half: float = 0.0, source: str = "CBS T") -> Figure:
@@ -47,7 +48,7 @@ def fig(value: float, half: float = 0.0, source: str = "CBS T") -> Figure:
 
 def search(figures: dict) -> ClosestSearch:
     return ClosestSearch(Values(FigureTable(figures), INDICATORS),
-                         Regions(CUSTOM, {"zone": "Zone", "east": "Oost"}, PARENTS, ("corop", "provincie")), PROXIES)
+                         Regions(CUSTOM, PARENTS, ("corop", "provincie")), PROXIES)
 
 
 def doc(cid: str, indicator: str, region: str, period: str, value: float, half: float, **kw) -> Claim:
@@ -147,3 +148,15 @@ def test_the_shipped_proxy_table_loads_and_a_malformed_one_names_file_entry_and_
         bad.write_text(body)
         with pytest.raises(ProxyConfigError, match=match):
             load_proxies(bad, indicators=set(INDICATORS))
+
+
+def test_a_custom_region_s_members_by_period_and_its_lists_at_other_levels_are_its_own_area():
+    """A member that joined in 2021 is not summed for 2020 (in 2020 the zone is exactly COROP CR08); the region's
+    COROP list (the same territory, as config/regions.toml lists it) is an exact region set of its own."""
+    later = CustomRegion("zone", "Zone", ("GM0001", "GM0002", "GM0003"), "",
+                         (Member("GM0001"), Member("GM0002"), Member("GM0003", valid_from=2021)),
+                         {"corop": (Member("CR08"), Member("CR10"))})
+    regions = Regions([later], PARENTS, ("corop",))
+    sets = {s.regions: s.exact for s in regions.sets("zone", 2020)}
+    assert sets == {("GM0001", "GM0002"): True, ("CR08", "CR10"): True, ("CR08",): True}
+    assert {s.regions for s in regions.sets("zone", 2021)} == {("GM0001", "GM0002", "GM0003"), ("CR08", "CR10")}

@@ -58,19 +58,23 @@ def test_the_screened_run_decides_exactly_what_the_whole_engine_decides(bundle):
         "indicator", "region", "period", "sentence").iter_rows()) == shown
 
 
-def test_claims_built_set_based_equal_the_sources_per_row_basis(bundle):
+def test_claims_built_set_based_equal_the_sources_per_row_basis(bundle, monkeypatch):
+    """Every claim of the bundle from the sources' claim_columns (expressions) equals the one from their
+    per-row claim_basis, the protocol's required method."""
     staged, _, _ = bundle
     indicators = load_indicators(PATHS.indicators_toml)
     fast = observation_frame(indicators, staged)
-    for plugin in registry.sources():
-        rows = staged.filter(pl.col("source_kind") == plugin.name)
-        if rows.is_empty():
-            continue
-        by_exprs, by_row = _Basis(plugin, rows), _Basis(plugin, rows)
-        by_row.exprs, by_row.per_row = None, plugin.claim_basis(rows)
-        sample = rows.head(500)
-        assert by_exprs.apply(sample).equals(by_row.apply(sample)), plugin.name
-    assert fast.height == 8231 and fast["claim_id"].n_unique() == fast.height
+    original = _Basis.__init__
+
+    def per_row_only(self, plugin, rows):
+        original(self, plugin, rows)
+        self.exprs, self.per_row = None, plugin.claim_basis(rows)
+
+    monkeypatch.setattr(_Basis, "__init__", per_row_only)
+    slow = observation_frame(indicators, staged)
+    assert fast.equals(slow)
+    assert fast["claim_id"].n_unique() == fast.height > 10_000
+    assert set(fast["source_kind"]) == {s.claim_kind for s in registry.sources() if s.name in set(staged["source_kind"])}
 
 
 def test_sum_checks_set_based_equal_the_rule_instances(bundle):
@@ -89,8 +93,8 @@ def test_sum_checks_set_based_equal_the_rule_instances(bundle):
         assert row["total"] == total["value"]
         assert row["rounding_allowance"] == pytest.approx(
             (total["high"] - total["low"]) / 2 + sum((p["high"] - p["low"]) / 2 for p in parts))
-    assert checks.group_by("source").len().sort("source").rows() == [
-        ("CBS 70072NED", 515), ("CBS 83582NED", 52), ("CBS 83583NED", 10)]
+    assert {"CBS 70072NED", "CBS 83582NED", "CBS 83583NED"} <= set(checks["source"])
+    assert checks.filter(pl.col("source") == "CBS 83582NED").height > 500  # 40 COROP regions x 15 years, less suppressed
 
 
 def _frame(rows: list[tuple]) -> pl.DataFrame:

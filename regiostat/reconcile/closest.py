@@ -24,6 +24,7 @@ from regiostat.reconcile.model import Claim, is_year, parse_change
 from regiostat.reconcile.proxies import ProxyTable
 from regiostat.reconcile.results import Verdict
 from regiostat.reconcile.sentences import DutchText
+from regiostat.regions.custom import CustomRegion
 from regiostat.regions.hierarchy import parents_in_year
 
 KEEP = 6  # candidates kept per claim (the best per indicator and region set)
@@ -126,12 +127,12 @@ def _level(code: str) -> str | None:
 
 
 class Regions:
-    """Custom regions' members and the CBS hierarchy per year (core.region_parent), to find the sets of
-    regions that stand in for a claim's region."""
+    """Custom regions' members (by period, and the same territory listed at other levels) and the CBS
+    hierarchy per year (core.region_parent), to find the sets of regions that stand in for a claim's region."""
 
-    def __init__(self, custom: Mapping[str, Sequence[str]], names: Mapping[str, str], parents: pl.DataFrame,
-                 cover_levels: Sequence[str]) -> None:
-        self.custom, self.names, self.parents, self.cover_levels = custom, names, parents, tuple(cover_levels)
+    def __init__(self, custom: Sequence[CustomRegion], parents: pl.DataFrame, cover_levels: Sequence[str]) -> None:
+        self.custom = {r.id: r for r in custom}
+        self.parents, self.cover_levels = parents, tuple(cover_levels)
         self._years: dict[int, tuple[dict[tuple[str, str], str], dict[tuple[str, str], list[str]]]] = {}
 
     def _hierarchy(self, year: int) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], list[str]]]:
@@ -179,27 +180,41 @@ class Regions:
         exact = not upward or (bool(own_area) and self.municipalities(upward, year) <= own_area)
         return tuple(sorted(out | upward)), exact
 
-    def _described(self, region: str) -> str:
-        members = self.custom.get(region)
-        if members is None:
+    def _described(self, region: str, year: int) -> str:
+        r = self.custom.get(region)
+        if r is None:
             return region
+        members = r.members_in(year)
         levels = {_level(m) for m in members}
         kind = LEVEL_WORDS.get(levels.pop(), "regions") if len(levels) == 1 else "regions"
-        return f"the {len(members)} {kind} of {self.names.get(region, region)}"
+        return f"the {len(members)} {kind} of {r.name}"
+
+    def _own_sets(self, region: str, year: int) -> list[RegionSet]:
+        """The claim's region itself, or a custom region's members that year and its lists at other levels
+        (the same territory, config/regions.toml members_by_level)."""
+        r = self.custom.get(region)
+        if r is None:
+            return [RegionSet((region,), True, "same region")]
+        out = []
+        for name in r.member_sets():
+            members = tuple(sorted(r.members_in(year, name)))
+            if members and all(members != s.regions for s in out):
+                out.append(RegionSet(members, True, f"{'+'.join(members)} = {self._described(region, year)}"))
+        return out
 
     def sets(self, region: str, year: int) -> list[RegionSet]:
-        """The claim's region itself, a custom region's members, then covers at each cover level."""
-        members = tuple(self.custom.get(region, (region,)))
-        out = [RegionSet((region,), True, "same region")] if region not in self.custom else [
-            RegionSet(tuple(sorted(members)), True, f"{'+'.join(sorted(members))} = {self._described(region)}")]
+        """The claim's own region sets, then covers at each cover level (exact when the same area)."""
+        out = self._own_sets(region, year)
+        r = self.custom.get(region)
+        members = r.members_in(year) if r is not None else (region,)
         for level in self.cover_levels:
-            found = self.cover(members, level, year)
+            found = self.cover(members, level, year) if members else None
             if found is None or any(found[0] == s.regions for s in out):
                 continue
             cover, exact = found
             joined = "+".join(cover)
-            words = (f"{LEVEL_WORDS[level]} {joined} = {self._described(region)}" if exact
-                     else f"{LEVEL_WORDS[level]} {joined} vs {self._described(region)}")
+            words = (f"{LEVEL_WORDS[level]} {joined} = {self._described(region, year)}" if exact
+                     else f"{LEVEL_WORDS[level]} {joined} vs {self._described(region, year)}")
             out.append(RegionSet(cover, exact, words))
         return out
 
@@ -357,19 +372,23 @@ def closest_figures(documents: Sequence[Claim], search: ClosestSearch) -> dict[s
 
 
 def with_closest(v: Verdict, closest: Sequence[Closest], text: DutchText) -> Verdict:
-    """The verdict once the closest real figures are known. A claim the data of its own definition, region
-    and year could not check becomes "proxy" when the closest figure is consistent with it, "definition"
-    when that figure (same area, and same year or none stated) differs by definition; else it stays
-    unverifiable with the closest figure beside it. Supported and contradicted stay as they are."""
-    if not closest:
-        return v
-    best, verdict, sentence = closest[0], v.verdict, v.sentence
-    if v.verdict == "unverifiable":
-        no_year = not is_year(v.claim.quantity.period) and parse_change(v.claim.quantity) is None
-        if best.consistent:
-            verdict, sentence = "proxy", sentences.consistent_with_proxy(v.claim, closest, text)
-        elif not best.same_definition and best.exact_region and (best.same_year or no_year):
-            verdict, sentence = "definition", sentences.differs_by_definition(v.claim, closest, text)
-        else:
-            sentence = sentences.closest_beside(v.sentence, closest, text)
-    return replace(v, verdict=verdict, sentence=sentence, closest=tuple(closest))
+    """The verdict once the closest real figures are known. Supported and contradicted stay as they are. A
+    claim the data of its own definition, area and year could not check becomes:
+      proxy       when the closest figure, or a figure for its own area and year (any year, for a claim
+                  without one), is consistent with it -- that figure is named first;
+      definition  else, when figures for its own area and year include another definition (none fits);
+      unverifiable otherwise, with the closest figure beside it."""
+    if not closest or v.verdict != "unverifiable":
+        return replace(v, closest=tuple(closest))
+    no_year = not is_year(v.claim.quantity.period) and parse_change(v.claim.quantity) is None
+    own_area = [x for x in closest if x.exact_region and (x.same_year or no_year)]
+    fits = next((x for x in [closest[0], *own_area] if x.consistent), None)
+    if fits is not None:
+        ordered = (fits, *(x for x in closest if x is not fits))
+        return replace(v, verdict="proxy", closest=ordered,
+                       sentence=sentences.consistent_with_proxy(v.claim, ordered, text))
+    if any(not x.same_definition for x in own_area):
+        ordered = (own_area[0], *(x for x in closest if x is not own_area[0]))
+        return replace(v, verdict="definition", closest=ordered,
+                       sentence=sentences.differs_by_definition(v.claim, ordered, text))
+    return replace(v, closest=tuple(closest), sentence=sentences.closest_beside(v.sentence, closest, text))

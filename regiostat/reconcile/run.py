@@ -62,7 +62,7 @@ def _engine_claims(frame: pl.DataFrame, chosen: pl.DataFrame, templates: Sequenc
     grounded for every (region, period) some claim is about, so every claim at a (region, period) that a
     grounded rule touches joins too (before pruning: a rule pruned here may be kept among all claims), until
     nothing more does: the engine then sees these components exactly as among all the warehouse's claims."""
-    memberships = {r.id: r.members for r in regions}
+    memberships = {r.id: r for r in regions}  # members by period: CustomRegion.members_in
     places = frame.select(QKEY).unique()
     while True:
         claims = claims_of(frame.join(chosen, on=QKEY, how="semi"))
@@ -101,8 +101,8 @@ def reconcile_warehouse(paths: ProjectPaths, staged: pl.DataFrame, known_regions
     units = {code: ind.unit for code, ind in indicators.items()}
     result = engine.reconcile(claims, rules, labels=names, units=units)
     verdicts = engine.verdicts(claims, rules, result.decisions, labels=names, units=units)
-    places = Regions({r.id: r.members for r in regions}, {r.id: r.name for r in regions},
-                     parents if parents is not None else pl.DataFrame(schema=PARENT_COLUMNS), proxies.cover_levels)
+    places = Regions(regions, parents if parents is not None else pl.DataFrame(schema=PARENT_COLUMNS),
+                     proxies.cover_levels)
     wanted_indicators, wanted_regions = relevant(documents, places, proxies, indicators)
     figures = observed.filter(pl.col("is_latest"), pl.col("indicator").is_in(sorted(wanted_indicators)),
                               pl.col("region").is_in(sorted(wanted_regions)))
