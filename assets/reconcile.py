@@ -38,6 +38,7 @@ def reconciliation(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Ma
     counts = verdicts.group_by("verdict").len()
     return dg.MaterializeResult(metadata={
         "claims": result.claims, "document_claims": result.document_claims, "rules": result.rules,
+        "claims_seen_by_the_engine": result.engine_claims, "drops_optimal": result.optimal,
         "conflicts": result.tables["conflicts"].height, "conflicts_complete": result.complete,
         "verdicts": dg.MetadataValue.json(dict(zip(counts["verdict"], counts["len"], strict=True))),
         "decisions_shown": result.tables["decisions"].height,

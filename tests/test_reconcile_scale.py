@@ -126,3 +126,25 @@ def test_the_screen_sends_a_sum_without_room_to_the_engine_and_keeps_one_with_ro
     decided = engine.decide(cr02, instantiate(templates, [c.quantity for c in cr02], indicators=indicators))
     assert {d.quantity.indicator for d in decided if d.edge_only} == {"cbs_employee_jobs", *parts}  # as foreseen
     assert claims_frame([]).columns == list(CLAIM_COLUMNS)
+
+
+def test_every_column_of_the_reconcile_tables_has_a_real_type(built_home, bundle):
+    """List columns are VARCHAR[] in the warehouse, never "NULL"[] (an empty list read without a schema), also
+    when a run has nothing to say (no conflicts, no observations)."""
+    import regiostat
+    from tests.conftest import PUBLISHED
+
+    con = regiostat.connect(built_home / PUBLISHED)
+    try:
+        types = con.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                            "WHERE table_schema = 'reconcile'").fetchall()
+    finally:
+        con.close()
+    assert {t for t, _, _ in types} == set(run.TABLES)
+    assert not [(t, c, d) for t, c, d in types if "NULL" in d]
+    lists = {(t, c): d for t, c, d in types if d.endswith("[]")}
+    assert lists[("verdicts", "warnings")] == lists[("decisions", "kept_claims")] == "VARCHAR[]"
+    _, known, parents = bundle
+    empty = run.reconcile_warehouse(PATHS, bundle[0].clear(), known, parents)
+    for name, frame in empty.tables.items():
+        assert not [c for c, dtype in frame.schema.items() if dtype == pl.Null or dtype == pl.List(pl.Null)], name

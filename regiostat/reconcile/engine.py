@@ -27,6 +27,8 @@ rule warns about it.
 Verdicts (document claims only). contradicted: the claim was rejected (by which claims, which rules,
 the gap); otherwise supported when the kept non-document data (CBS, LISA, derived) bound its quantity
 on both sides, else unverifiable (listing the quantities without data). Band violations are warnings.
+An unverifiable claim is then set beside the closest real figures (regiostat.reconcile.closest), which
+may make it "proxy" or "definition".
 
 Source kinds are named in the sentences through model.SOURCE_KIND_NL (each source plugin names its own);
 pass ``kind_labels`` to add

@@ -53,6 +53,7 @@ class Reconciliation:
     rules: int
     complete: bool  # every minimal conflict was listed (else the engine localised the errors by MILP, or greedily)
     engine_claims: int = 0  # the claims the interval engine saw (the rest could only confirm their own figure)
+    optimal: bool = True  # the claims dropped are a best correction (False only after a greedy fallback)
 
 
 def _engine_claims(frame: pl.DataFrame, chosen: pl.DataFrame, templates: Sequence[RuleTemplate],
@@ -122,7 +123,8 @@ def reconcile_warehouse(paths: ProjectPaths, staged: pl.DataFrame, known_regions
         "verdicts": verdict_frame(verdicts, indicators), "closest_figures": closest_frame(verdicts),
         "sum_checks": sum_checks(frame, templates, checked=SUM_CHECK_TEMPLATES),
     }
-    return Reconciliation(tables, frame.height, len(documents), all_rules.height, result.complete, len(claims))
+    return Reconciliation(tables, frame.height, len(documents), all_rules.height, result.complete, len(claims),
+                          result.optimal)
 
 
 def _shown(d, custom: set[str]) -> bool:
