@@ -24,7 +24,8 @@ RECONCILIATION = dg.AssetKey(["reconcile", "reconciliation"])
                       "tables).")
 def reconciliation(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        staged = warehouse.facts_with_year(con, "staging.observations")
+        where, params = run.rows_read(settings.paths)
+        staged = warehouse.facts_with_year(con, "staging.observations", where=where, params=params)
         known = set(warehouse.read_table(con, "core.dim_region")["region_code"])
         parents = warehouse.read_table(con, "core.region_parent")
         try:

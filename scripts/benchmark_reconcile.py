@@ -129,7 +129,8 @@ def synthetic_staging(con: duckdb.DuckDBPyConnection, bundle: duckdb.DuckDBPyCon
 def reconcile_step(con: duckdb.DuckDBPyConnection, paths: ProjectPaths) -> tuple[float, run.Reconciliation]:
     """What assets/reconcile.py does, without Dagster: read, reconcile, write the reconcile.* tables."""
     started = time.perf_counter()
-    staged = warehouse.facts_with_year(con, "staging.observations")
+    where, params = run.rows_read(paths)
+    staged = warehouse.facts_with_year(con, "staging.observations", where=where, params=params)
     known = set(warehouse.read_table(con, "core.dim_region")["region_code"])
     parents = warehouse.read_table(con, "core.region_parent")
     result = run.reconcile_warehouse(paths, staged, known, parents)

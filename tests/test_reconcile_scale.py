@@ -148,3 +148,20 @@ def test_every_column_of_the_reconcile_tables_has_a_real_type(built_home, bundle
     empty = run.reconcile_warehouse(PATHS, bundle[0].clear(), known, parents)
     for name, frame in empty.tables.items():
         assert not [c for c, dtype in frame.schema.items() if dtype == pl.Null or dtype == pl.List(pl.Null)], name
+
+
+def test_reading_only_the_rows_the_claims_need_changes_nothing(built_home, bundle):
+    """The asset reads staging.observations through run.rows_read (indicator rows, the CBS four-digit
+    evidence, every row of a source claimed row by row): the reconciliation equals the one on every row."""
+    staged, known, parents = bundle
+    where, params = run.rows_read(PATHS)
+    con = duckdb.connect(str(built_home / "build" / "regional_build.duckdb"), read_only=True)
+    try:
+        narrow = warehouse.facts_with_year(con, "staging.observations", where=where, params=params)
+    finally:
+        con.close()
+    assert 0 < narrow.height < staged.height
+    full = run.reconcile_warehouse(PATHS, staged, known, parents).tables
+    read = run.reconcile_warehouse(PATHS, narrow, known, parents).tables
+    for name in run.TABLES:
+        assert read[name].equals(full[name]), name

@@ -37,6 +37,7 @@ from regiostat.reconcile.screen import QKEY, screen
 from regiostat.reconcile.sentences import DutchText
 from regiostat.reconcile.tables import closest_frame, conflict_frame, decision_frame, rule_frame, verdict_frame
 from regiostat.reconcile.warehouse_claims import CLAIM_COLUMNS, claims_frame, claims_of, observation_frame
+from regiostat.reconcile.warehouse_claims import rows_read as staged_rows
 from regiostat.regions.custom import CustomRegion, load_region_config
 from regiostat.regions.hierarchy import PARENT_COLUMNS
 
@@ -75,6 +76,11 @@ def _engine_claims(frame: pl.DataFrame, chosen: pl.DataFrame, templates: Sequenc
         if more.is_empty():
             return claims, instantiate(templates, quantities, indicators=indicators, memberships=memberships)
         chosen = pl.concat([chosen, more])
+
+
+def rows_read(paths: ProjectPaths) -> tuple[str, list[str]]:
+    """The SQL condition (and parameters) on staging.observations of the rows reconcile_warehouse needs."""
+    return staged_rows(load_indicators(paths.indicators_toml))
 
 
 def reconcile_warehouse(paths: ProjectPaths, staged: pl.DataFrame, known_regions: set[str],

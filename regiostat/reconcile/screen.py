@@ -5,8 +5,10 @@ add up with room to spare. Such a figure can be neither rejected nor narrowed, s
 be its own figure, unconstrained, and is never shown; the engine, which builds Python objects per
 claim and per rule, need not see it. The engine sees instead:
 
-- every quantity with more than one claim (two sources, revisions), a document's claim, a custom
-  region's or an undated quantity, or a negative figure where the quantity cannot be negative ("busy");
+- every quantity whose claims state more than one figure (two sources or vintages that disagree, even
+  only in precision), a document's claim, a custom region's or an undated quantity, or a negative figure
+  where the quantity cannot be negative ("busy"); claims that all state the same figure and interval
+  (the same table fetched twice) are one figure to the engine: nothing to decide between them;
 - every quantity of a (region, period) whose rules could narrow or reject a figure: the rules
   instantiate keeps there are not all sums and bands, form a cycle, or share a quantity no source
   gives (its bounds then pass between rules), or a sum's parts and total do not fit with room to
@@ -163,8 +165,9 @@ def screen(claims: pl.DataFrame, templates: Sequence[RuleTemplate], catalogue: M
     signed = signed_indicators(claims)
     enabled = [t for t in templates if t.enabled]
     q = claims.group_by(QKEY).agg(
-        pl.len().alias("n"), (pl.col("source_kind") == "document").any().alias("doc"), pl.col("value").first(),
-        pl.col("low").first(), pl.col("high").first())
+        pl.struct("value", "low", "high").n_unique().alias("n"),
+        (pl.col("source_kind") == "document").any().alias("doc"),
+        pl.col("value").first(), pl.col("low").first(), pl.col("high").first())
     unsigned_negative = (pl.col("low") < 0) & ~pl.col("indicator").is_in(sorted(signed)) & \
         ~pl.col("indicator").str.starts_with(CHANGE_PREFIX) & ~pl.col("indicator").str.starts_with(UNMAPPED_PREFIX)
     busy = (pl.col("n") > 1) | pl.col("doc") | ~pl.col("period").str.contains(r"^\d{4}$") \

@@ -109,6 +109,27 @@ def observation_frame(indicators: dict[str, Indicator], staged: pl.DataFrame) ->
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
 
 
+def rows_read(indicators: Mapping[str, Indicator]) -> tuple[str, list[str]]:
+    """A SQL condition on staging.observations (and its parameters) keeping the rows the claims need: every
+    indicator source's table and measure whose dimension key holds its codes (a superset; the exact patterns
+    apply later), the rows a source's claim_columns looks at besides (its claim_evidence), and every row of a
+    source claimed row by row. At national scale most of a table is read by no indicator: it stays in DuckDB."""
+    terms, params = [], []
+    for ind in indicators.values():
+        for source in ind.sources:
+            likes = [f"{dim}={code}" for dim, code in source.dimensions.items()]
+            terms.append("(table_id = ? AND measure_id = ?" + " AND dimension_key LIKE ?" * len(likes) + ")")
+            params += [source.table, source.measure, *(f"%{x}%" for x in likes)]
+    for plugin in registry.sources():
+        if getattr(plugin, "claim_columns", None) is None:
+            terms.append("source_kind = ?")
+            params.append(plugin.name)
+        elif (evidence := getattr(plugin, "claim_evidence", None)) is not None:
+            terms.append(f"(source_kind = ? AND ({evidence}))")
+            params.append(plugin.name)
+    return ("(" + " OR ".join(terms) + ")" if terms else "FALSE"), params
+
+
 def claims_frame(claims: Iterable[Claim]) -> pl.DataFrame:
     return pl.DataFrame([dict(claim_id=c.claim_id, indicator=c.quantity.indicator, region=c.quantity.region,
                               period=c.quantity.period, value=c.value, low=c.low, high=c.high, precision=c.precision,

@@ -19,6 +19,7 @@ import polars as pl
 from regiostat.sources.protocol import ClaimBasis
 
 MIN_EVIDENCE = 5
+EVIDENCE_SQL = "decimals >= 1 AND abs(value_published) >= 1000"  # the rows four_digit_fetches looks at, in SQL
 
 
 def four_digit_fetches(staged: pl.DataFrame) -> set[str]:

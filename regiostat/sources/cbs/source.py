@@ -68,6 +68,8 @@ class CbsSource:
     def claim_columns(self, staged: pl.DataFrame) -> dict[str, pl.Expr]:
         return claims.claim_columns(staged)
 
+    claim_evidence = claims.EVIDENCE_SQL  # the rows four_digit_fetches reads
+
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         return []
 
