@@ -99,7 +99,9 @@ def observation_frame(indicators: dict[str, Indicator], staged: pl.DataFrame) ->
         for source in ind.sources:
             if source.sum_over or source.table not in tables:  # a sum over many codes: claimed through its parts
                 continue
-            rows = source_rows(source, _narrowed(source, staged))
+            # sorted, so the claims come out the same whatever order the rows were read in
+            rows = source_rows(source, _narrowed(source, staged)).sort("region_code", "year", "fetch_id",
+                                                                      "source_row", nulls_last=True)
             for kind in rows["source_kind"].unique(maintain_order=True).to_list():
                 if kind not in bases:
                     bases[kind] = _Basis(plugins[kind], staged.filter(pl.col("source_kind") == kind))
