@@ -79,7 +79,7 @@ def synthetic_staging(con: duckdb.DuckDBPyConnection, bundle: duckdb.DuckDBPyCon
     """staging.observations shaped like 83582NED at every region and SBI code, with the bundle's code lists."""
     regions = [r[0] for r in bundle.execute("SELECT region_code FROM core.dim_region WHERE region_level IN "
                                             "('land', 'landsdeel', 'provincie', 'corop', 'gemeente') "
-                                            "ORDER BY region_code").fetchall()]
+                                            "AND region_code <> 'NL00' ORDER BY region_code").fetchall()]  # NL00 = NL01
     sbi = [r[0] for r in bundle.execute("SELECT DISTINCT sector_code FROM staging.observations WHERE table_id = "
                                         "'83582NED' ORDER BY 1").fetchall()]
     years = list(range(2024 - periods + 1, 2025))
