@@ -115,7 +115,9 @@ def check_wiring(indicators: Mapping[str, Indicator], tables: Tables, file: Path
 def configured_tables(paths: ProjectPaths) -> Tables:
     """Every table a registered source lands, with the live filter of the CBS tables."""
     feeds = [f for s in registry.sources() for f in s.feeds(paths)]
-    return Tables({t: getattr(f.config, "live_filter", None) for f in feeds for t in f.table_ids}, paths.tables_toml)
+    switched_off = {s.id: s.live_filter for s in load_catalog(paths.tables_toml) if not s.enabled}  # still nameable
+    return Tables({**switched_off, **{t: getattr(f.config, "live_filter", None) for f in feeds for t in f.table_ids}},
+                  paths.tables_toml)
 
 
 def check_config(paths: ProjectPaths) -> Tables:

@@ -85,6 +85,22 @@ def test_dead_indicator_2_a_table_no_source_lands_stops_the_run(tmp_path):
     assert err.value.file.endswith("indicators.toml") and "85481NED is not a table any source lands" in str(err.value)
 
 
+def test_a_switched_off_table_stays_nameable_but_is_neither_landed_nor_built(tmp_path):
+    """`enabled = false` is how a subset of the tables runs: indicators may still name the table."""
+    from regiostat.sources.cbs.source import CbsSource
+
+    def edit(p):
+        _replace(p.tables_toml, 'id = "85481NED"\n', 'id = "85481NED"\nenabled = false\n')
+    paths = _project(tmp_path, edit)
+    assert "85481NED" in check_config(paths).live_filters
+    assert "cbs_85481ned" not in {f.name for f in CbsSource().feeds(paths)}
+    assert "cbs_85481ned" in {f.name for f in CbsSource().feeds(PATHS)}
+
+    _replace(paths.tables_toml, "enabled = false", 'enabled = "no"')
+    with pytest.raises(CatalogError, match="table 85481NED: 'enabled' must be true or false"):
+        check_config(paths)
+
+
 def test_dead_indicator_3_codes_the_live_filter_never_fetches_stop_the_run(tmp_path):
     def edit(p):
         text = p.tables_toml.read_text()

@@ -14,7 +14,7 @@ _TABLE_ID = re.compile(r"^[0-9A-Za-z]{5,10}$")
 # The keys each table of config/tables.toml may hold; anything else stops the run (regiostat.configkeys).
 KEYS = {
     "file": ("table",),
-    "table": ("id", "title", "api", "live_filter", "bundled_only", "declared_measures", "derived_csv",
+    "table": ("id", "title", "api", "enabled", "live_filter", "bundled_only", "declared_measures", "derived_csv",
               "derived_json"),
     "declared_measure": ("title", "unit", "decimals", "evidence", "column_position"),
     "derived_csv": ("region_column", "year_column", "value_column", "measure", "fixed_dimensions"),
@@ -66,6 +66,7 @@ class TableSpec:
     derived_csv: DerivedCsvLayout | None = None
     derived_json: DerivedJsonLayout | None = None
     bundled_only: str | None = None  # why live mode lands the shipped capture instead of fetching
+    enabled: bool = True  # False: listed (indicators may name it) but neither landed nor built
 
     @property
     def asset_suffix(self) -> str:
@@ -96,7 +97,11 @@ def _table(path: Path, n: int, raw: dict) -> TableSpec:
     api = raw.get("api")
     if api not in {"v3", "v4"}:
         raise CatalogError(f"{path}: {where}: 'api' must be \"v3\" or \"v4\", got {api!r}")
-    return TableSpec(id=table_id.upper(), title=raw.get("title", ""), api=api, live_filter=raw.get("live_filter"),
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise CatalogError(f"{path}: {where}: 'enabled' must be true or false, got {enabled!r}")
+    return TableSpec(id=table_id.upper(), title=raw.get("title", ""), api=api, enabled=enabled,
+                     live_filter=raw.get("live_filter"),
                      declared_measures=_declared_measures(path, where, raw.get("declared_measures", {})),
                      derived_csv=_layout(path, where, raw, "derived_csv", DerivedCsvLayout),
                      derived_json=_layout(path, where, raw, "derived_json", DerivedJsonLayout),

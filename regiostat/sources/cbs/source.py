@@ -31,7 +31,7 @@ class CbsSource:
     def feeds(self, paths: ProjectPaths) -> list[Feed]:
         return [Feed(name=f"cbs_{spec.asset_suffix}", table_ids=(spec.id,), title=spec.title, licence=LICENCE,
                      file_kinds=("json",), details={"cbs_table": spec.id, "api": spec.api}, config=spec)
-                for spec in load_catalog(paths.tables_toml)]
+                for spec in load_catalog(paths.tables_toml) if spec.enabled]
 
     def land(self, feed: Feed, ctx: LandingContext) -> LandingReport:
         spec: TableSpec = feed.config
