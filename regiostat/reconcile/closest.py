@@ -63,15 +63,6 @@ class FigureTable:
                 out[key] = Figure(value, low, high, frozenset([source]))
         return cls(out)
 
-    @classmethod
-    def of_claims(cls, claims: Iterable[Claim], latest: set[str]) -> FigureTable:
-        rows = [dict(indicator=c.quantity.indicator, region=c.quantity.region, year=int(c.quantity.period),
-                     value=c.value, low=c.low, high=c.high, source=c.source)
-                for c in claims if c.claim_id in latest and is_year(c.quantity.period)]
-        schema = {"indicator": pl.String, "region": pl.String, "year": pl.Int64, "value": pl.Float64,
-                  "low": pl.Float64, "high": pl.Float64, "source": pl.String}
-        return cls.of_frame(pl.DataFrame(rows, schema=schema))
-
 
 def _sum(figures: Sequence[Figure | None]) -> Figure | None:
     if not figures or any(f is None for f in figures):
