@@ -105,11 +105,13 @@ def create_table_from(con: duckdb.DuckDBPyConnection, table: str, frame: pl.Data
     return frame.height
 
 
-def facts_with_year(con: duckdb.DuckDBPyConnection, table: str = "core.fact_observation") -> pl.DataFrame:
+def facts_with_year(con: duckdb.DuckDBPyConnection, table: str = "core.fact_observation", *, where: str = "TRUE",
+                    params: list | None = None) -> pl.DataFrame:
     """core.fact_observation (or another table of observations, e.g. staging.observations) with each
-    period's year and type, as the indicator readers need it."""
+    period's year and type, as the indicator readers need it; ``where`` (a condition on the table's columns,
+    values as ``?`` parameters) reads only the rows a step needs."""
     return con.sql(f"SELECT f.*, p.year, p.period_type FROM {qualified(table)} f "
-                   "JOIN core.dim_period p USING (period_code)").pl()
+                   f"JOIN core.dim_period p USING (period_code) WHERE {where}", params=params or []).pl()
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_]+")

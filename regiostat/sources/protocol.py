@@ -120,6 +120,12 @@ class Source(Protocol):
         """Given all staged rows of this source, how one row (as a dict, with its ``year``) is claimed."""
         ...
 
+    # Optional, for national-scale tables: ``claim_columns(staged) -> dict[str, pl.Expr]`` gives the same as
+    # claim_basis as polars expressions over the staged rows (keys: the fields of ClaimBasis), so millions of
+    # rows are claimed without a Python call per row; ``claim_evidence`` (SQL condition on staging.observations)
+    # names the rows beyond the claimed ones those expressions look at. The reconciliation then reads only
+    # those rows. A source without claim_columns is claimed row by row, from all its rows.
+
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         """The files waiting to be landed by hand (none for sources that are not fed by hand)."""
         ...

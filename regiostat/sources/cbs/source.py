@@ -80,6 +80,11 @@ class CbsSource:
     def claim_basis(self, staged: pl.DataFrame) -> Callable[[dict], ClaimBasis]:
         return claims.claim_basis(staged)
 
+    def claim_columns(self, staged: pl.DataFrame) -> dict[str, pl.Expr]:
+        return claims.claim_columns(staged)
+
+    claim_evidence = claims.EVIDENCE_SQL  # the rows four_digit_fetches reads
+
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         return []
 
