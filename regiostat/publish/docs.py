@@ -124,8 +124,8 @@ def _check_home(file: Path, table: str, beside_sql: bool, paths: ProjectPaths) -
     if not dot or schema not in DOCUMENTED_LAYERS:
         raise DocsError(f"{file}: {table!r}: name a table as schema.name in {', '.join(DOCUMENTED_LAYERS)}")
     if beside_sql:
-        if name != file.stem or not file.with_suffix(".sql").is_file():
-            raise DocsError(f"{file}: documents only the table its {file.stem}.sql makes, not {table}")
+        if table != f"marts.{file.stem}" or not file.with_suffix(".sql").is_file():
+            raise DocsError(f"{file}: documents only marts.{file.stem}, which {file.stem}.sql makes, not {table}")
     elif schema != file.stem:
         raise DocsError(f"{file}: documents the {file.stem} layer only, not {table}")
     elif home_of(table, paths) != file:
