@@ -172,7 +172,8 @@ def render(contract: Contract) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """One line of markdown table cell: a '|' would end the cell, a '<t0>' would read as an HTML tag."""
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "\\<")
 
 
 def parse(text: str) -> Contract:
