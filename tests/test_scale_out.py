@@ -9,6 +9,7 @@ it fails here, not in production with "Could not set lock on file".
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -84,3 +85,27 @@ def test_no_asset_module_opens_a_duckdb_file_by_itself():
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                  and n.func.attr == "connect" and getattr(n.func.value, "id", None) == "duckdb"]
         assert not calls, f"{path.name}:{calls[0].lineno} opens DuckDB directly"
+
+
+def test_publish_reads_the_build_from_the_writers_resource(published_home, tmp_path):
+    """The storage seam: the build database is named once, by the ``duckdb`` resource every writer uses; the
+    publish step copies from there too (a DuckLake backend changes the resource, not the publish step)."""
+    from assets.publish import _publish
+    from pipelines.resources import BuildDatabase, make_resources
+    from regiostat.publish.reader import connect
+
+    settings = make_resources(published_home)["settings"]
+    elsewhere = tmp_path / "catalog" / "build.duckdb"
+    elsewhere.parent.mkdir()
+    shutil.move(settings.build_db, elsewhere)  # nothing left where settings.build_db points
+    database = BuildDatabase(database=str(elsewhere), lock_path=str(settings.lock_path))
+    result = _publish(dg.build_asset_context(), settings, database)
+    assert result.metadata["fact_rows"] > 0
+    assert not Path(settings.build_db).exists()
+    con = connect(settings.publish_path)
+    try:
+        (build_id,) = con.execute("SELECT build_id FROM meta.build_info").fetchone()
+    finally:
+        con.close()
+    with database.get_connection() as build:
+        assert build.execute("SELECT build_id FROM meta.build_info").fetchone() == (build_id,)
