@@ -1,0 +1,248 @@
+"""full_refresh in one process vs a process per step, on an instance whose pools keep one writer (issue 12 part 6).
+
+For each data set and executor, a fresh regiostat home and a fresh DAGSTER_HOME holding deploy/dagster.yaml
+(pool limits set by deploy/pools.sh), then one run of full_refresh over every CBS table through
+``dg.execute_job`` (out of process: ``execute_in_process`` cannot use the multiprocess executor), each run in
+a child process of its own. Read back from the instance's event log:
+
+  run wall        RUN_START -> RUN_SUCCESS/FAILURE; the child's whole wall (imports included) beside it
+  writer overlap  every step in the duckdb_writer pool, from its first to its last event: any two overlapping?
+  pool blocked    "Step blocked by limit for pool ..." engine events, per pool
+  lock waits      "waiting for the build lock" warnings (the run lock, regiostat/publish/lock.py)
+
+Data sets: ``bundled`` (the shipped real captures, no network) and ``live`` (a SYNTHETIC 83582NED-shaped
+table, benchmarks/synthetic.py, plus the real API recordings of 83583NED, 03759NED and 84799NED, served by
+tests/cbs_http_server.py on 127.0.0.1). ``--no-pools`` adds a multiprocess run on an instance without pool
+limits, to show what holds the writers apart then.
+
+    uv run python -m benchmarks.executors                      # both data sets, both executors
+    uv run python -m benchmarks.executors --data bundled --executors multiprocess --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEPLOY_YAML = REPO / "deploy" / "dagster.yaml"
+POOLS_SH = REPO / "deploy" / "pools.sh"
+WRITER_POOL = "duckdb_writer"
+RECORDED = ("83583NED", "03759NED", "84799NED")  # real API recordings the local server answers
+
+
+# -- the child: one run ------------------------------------------------------------------------------------
+
+
+def run_once() -> dict:
+    """One full_refresh over every partition on $DAGSTER_HOME's instance, with $REGIOSTAT_EXECUTOR; its events read."""
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from pipelines.definitions import FULL_REFRESH, defs, every_partition_tags
+
+    job = ReconstructableRepository.for_module("pipelines.definitions", "defs").get_reconstructable_job(FULL_REFRESH)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with dg.DagsterInstance.get() as instance:
+        with dg.execute_job(job, instance, run_config=quiet, tags=every_partition_tags(defs)) as result:
+            run_id, success = result.run_id, result.success
+        return {"run_id": run_id, "success": success,
+                **analyse(instance, run_id, step_pools(defs.resolve_job_def(FULL_REFRESH)))}
+
+
+def step_pools(job) -> dict[str, str | None]:
+    """Step key -> pool, for every node of the job (assets, checks, multi-asset checks)."""
+    return {node.name: node.definition.pool for node in job.graph.node_dict.values()}
+
+
+def analyse(instance, run_id: str, pools: dict[str, str | None]) -> dict:
+    """Wall, step spans, overlap of writer spans, pool-blocked events and run-lock waits, from the event log.
+
+    A step's span runs from its worker starting (multiprocess: the process is spawned once its pool slot is
+    claimed) or its STEP_START, to its last event (resource teardown, the run lock released, included)."""
+    from dagster import DagsterEventType as E
+
+    spans: dict[str, list[float]] = {}
+    blocked: dict[str, int] = {}
+    lock_waits, started, ended, failed = 0, None, None, []
+    opening = {E.STEP_WORKER_STARTING, E.STEP_START}
+    for record in instance.all_logs(run_id):
+        ts, event, step = record.timestamp, record.dagster_event, record.step_key
+        message = record.user_message or ""
+        if "waiting for the build lock" in message:
+            lock_waits += 1
+        if event is None:
+            continue
+        kind = event.event_type
+        if step and (step in spans or kind in opening):
+            span = spans.setdefault(step, [ts, ts])
+            span[1] = max(span[1], ts)
+        if kind == E.RUN_START:
+            started = ts
+        elif kind in (E.RUN_SUCCESS, E.RUN_FAILURE):
+            ended = ts
+        elif kind == E.STEP_FAILURE:
+            failed.append(step)
+        elif kind == E.ENGINE_EVENT and message.startswith("Step blocked by limit for pool"):
+            pool = message.rsplit(" ", 1)[-1]
+            blocked[pool] = blocked.get(pool, 0) + 1
+    writers = sorted((s, e, k) for k, (s, e) in spans.items() if pools.get(k) == WRITER_POOL)
+    overlaps = [(a[2], b[2]) for i, a in enumerate(writers) for b in writers[i + 1:] if b[0] < a[1]]
+    others = [k for k in spans if pools.get(k) != WRITER_POOL]
+    return {
+        "run_wall_s": round(ended - started, 2) if started and ended else None,
+        "steps": len(spans), "writer_steps": len(writers), "other_steps": sorted(others),
+        "writer_busy_s": round(sum(e - s for s, e, _ in writers), 2),
+        "writer_overlaps": overlaps, "pool_blocked_events": blocked, "lock_waits": lock_waits,
+        "failed_steps": failed, "max_parallel_steps": _max_parallel(list(spans.values())),
+        "spans": {k: [round(s - (started or 0), 2), round(e - (started or 0), 2)] for k, (s, e) in
+                  sorted(spans.items(), key=lambda kv: kv[1][0])},
+    }
+
+
+def _max_parallel(spans: list[list[float]]) -> int:
+    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda x: (x[0], x[1]))
+    now = peak = 0
+    for _, delta in edges:
+        now += delta
+        peak = max(peak, now)
+    return peak
+
+
+# -- the parent: homes, instances, data sets --------------------------------------------------------------------
+
+
+def make_instance(folder: Path, *, pools: bool) -> Path:
+    """A DAGSTER_HOME with deploy/dagster.yaml; pool limits set by deploy/pools.sh (or, without ``pools``, a
+    dagster.yaml with no concurrency section at all)."""
+    folder.mkdir(parents=True)
+    text = DEPLOY_YAML.read_text()
+    if not pools:
+        text = text.split("\nconcurrency:")[0] + "\ntelemetry:\n  enabled: false\n"
+    (folder / "dagster.yaml").write_text(text)
+    if pools:
+        env = {**os.environ, "DAGSTER_HOME": str(folder), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        subprocess.run(["sh", str(POOLS_SH)], env=env, check=True, capture_output=True, cwd=folder)
+    return folder
+
+
+def pool_limits(dagster_home: Path) -> dict[str, int]:
+    code = ("import dagster as dg, json; i = dg.DagsterInstance.get(); s = i.event_log_storage; "
+            "print(json.dumps({k: s.get_concurrency_info(k).slot_count for k in sorted(s.get_concurrency_keys())}))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def live_project(work: Path, periods: int):
+    """A project whose config holds the SYNTHETIC table and the recorded tables; the table served."""
+    from benchmarks import synthetic
+    from benchmarks.project import make_project, shipped_tables
+
+    table = synthetic.generate(periods=periods)
+    block = f'[[table]]\nid = "{table.table_id}"\ntitle = "{table.title}"\napi = "v3"\n\n'
+    text = shipped_tables(set(RECORDED), leave_out={table.table_id})
+    first = text.index("[[table]]")
+    project = make_project(work / "project", text[:first] + block + text[first:])
+    return project, table
+
+
+def measure(data: str, executor: str, work: Path, *, pools: bool = True, periods: int = 2,
+            timeout: float = 1800) -> dict:
+    name = f"{data}-{executor}{'' if pools else '-nopools'}"
+    folder = work / name
+    dagster_home = make_instance(folder / "dagster_home", pools=pools)
+    home = folder / "home"
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "REGIOSTAT_HOME": str(home),
+           "REGIOSTAT_PUBLISH_PATH": str(home / "warehouse" / "regional.duckdb"), "REGIOSTAT_EXECUTOR": executor,
+           "PYTHONPATH": str(REPO)}
+    server, note = None, "bundled real captures, no network"
+    if data == "live":
+        from benchmarks.scale import RECORDINGS
+        from tests.cbs_http_server import V3_API, V3_FEED, V4, CbsTestServer
+
+        project, table = live_project(folder, periods)
+        server = CbsTestServer(RECORDINGS, synthetic=table, max_requests=None).start()
+        env.update(REGIOSTAT_MODE="live", REGIOSTAT_PROJECT_DIR=str(project.root),
+                   REGIOSTAT_CBS_V4_BASE=f"{server.base_url}{V4}",
+                   REGIOSTAT_CBS_V3_API_BASE=f"{server.base_url}{V3_API}",
+                   REGIOSTAT_CBS_V3_FEED_BASE=f"{server.base_url}{V3_FEED}")
+        note = (f"live: SYNTHETIC {table.table_id} ({table.row_count:,} rows, {periods} years) + recorded "
+                f"{', '.join(RECORDED)} from 127.0.0.1")
+    limits = pool_limits(dagster_home) if pools else {}
+    started = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.executors", "--child"], env=env, cwd=folder,
+                              capture_output=True, text=True, timeout=timeout)
+    finally:
+        if server is not None:
+            server.stop()
+    wall = time.perf_counter() - started
+    (folder / "child.stderr").write_text(done.stderr)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {"success": False, "error": done.stderr.strip()[-400:]}
+    return {"name": name, "data": data, "executor": executor, "pools": limits, "note": note,
+            "process_wall_s": round(wall, 2), **result}
+
+
+def format_rows(rows: list[dict]) -> str:
+    head = (f"{'data':<8} {'executor':<13} {'pools':<34} {'ok':<3} {'run s':>7} {'proc s':>7} {'steps':>5} "
+            f"{'par':>3} {'writer s':>8} {'overlap':>7} {'blocked':<28} {'lock waits':>10}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        pools = ", ".join(f"{k}={v}" for k, v in r.get("pools", {}).items()) or "none set"
+        blocked = ", ".join(f"{k}:{v}" for k, v in sorted(r.get("pool_blocked_events", {}).items())) or "-"
+        lines.append(f"{r['data']:<8} {r['executor']:<13} {pools:<34} {'yes' if r.get('success') else 'NO':<3} "
+                     f"{r.get('run_wall_s') or 0:>7.1f} {r['process_wall_s']:>7.1f} {r.get('steps', 0):>5} "
+                     f"{r.get('max_parallel_steps', 0):>3} {r.get('writer_busy_s', 0):>8.1f} "
+                     f"{len(r.get('writer_overlaps', [])):>7} {blocked:<28} {r.get('lock_waits', 0):>10}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.executors", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", default="bundled,live", help="bundled, live or both (comma-separated)")
+    parser.add_argument("--executors", default="in_process,multiprocess")
+    parser.add_argument("--no-pools", action="store_true", help="also a multiprocess run without pool limits")
+    parser.add_argument("--periods", type=int, default=2, help="years of the SYNTHETIC live table (24,976 rows each)")
+    parser.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed after)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_once()))
+        return 0
+    work = (args.work or Path(tempfile.mkdtemp(prefix="regiostat-executors-"))).absolute()
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for data in args.data.split(","):
+            for executor in args.executors.split(","):
+                rows.append(measure(data, executor, work, periods=args.periods))
+                print(format_rows(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+            if args.no_pools:
+                rows.append(measure(data, "multiprocess", work, pools=False, periods=args.periods))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()[0]
+    print(f"full_refresh, one run over every CBS table; {os.cpu_count()} cores, load average {load:.2f} at the end")
+    print(format_rows(rows))
+    for r in rows:
+        print(f"  {r['name']}: {r['note']}; writer overlaps {r.get('writer_overlaps')}; non-writer steps "
+              f"{r.get('other_steps')}; failed {r.get('failed_steps') or r.get('error') or '-'}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
