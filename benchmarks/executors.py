@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def analyse(instance, run_id: str, pools: dict[str, str | None]) -> dict:
     from dagster import DagsterEventType as E
 
     spans: dict[str, list[float]] = {}
+    marks: dict[str, dict] = {}  # step -> event type -> first time
     blocked: dict[str, int] = {}
     lock_waits, started, ended, failed = 0, None, None, []
     opening = {E.STEP_WORKER_STARTING, E.STEP_START}
@@ -81,6 +83,8 @@ def analyse(instance, run_id: str, pools: dict[str, str | None]) -> dict:
         if event is None:
             continue
         kind = event.event_type
+        if step:
+            marks.setdefault(step, {}).setdefault(kind, ts)
         if step and (step in spans or kind in opening):
             span = spans.setdefault(step, [ts, ts])
             span[1] = max(span[1], ts)
@@ -96,7 +100,17 @@ def analyse(instance, run_id: str, pools: dict[str, str | None]) -> dict:
     writers = sorted((s, e, k) for k, (s, e) in spans.items() if pools.get(k) == WRITER_POOL)
     overlaps = [(a[2], b[2]) for i, a in enumerate(writers) for b in writers[i + 1:] if b[0] < a[1]]
     others = [k for k in spans if pools.get(k) != WRITER_POOL]
+    # a process per step: spawned (STEP_WORKER_STARTING) -> imports, Definitions, resources -> STEP_START
+    start_up = [m[E.STEP_START] - m[E.STEP_WORKER_STARTING] for m in marks.values()
+                if E.STEP_WORKER_STARTING in m and E.STEP_START in m]
+    ends = {k: max(v for e, v in m.items() if e in (E.STEP_SUCCESS, E.STEP_FAILURE)) for k, m in marks.items()
+            if E.STEP_SUCCESS in m or E.STEP_FAILURE in m}
+    bodies = [ends[k] - m[E.STEP_START] for k, m in marks.items() if k in ends and E.STEP_START in m]
     return {
+        "process_start_up_s": {"median": round(statistics.median(start_up), 2), "total": round(sum(start_up), 1)}
+        if start_up else None,
+        "step_bodies_s": {"median": round(statistics.median(bodies), 2), "total": round(sum(bodies), 1)}
+        if bodies else None,
         "run_wall_s": round(ended - started, 2) if started and ended else None,
         "steps": len(spans), "writer_steps": len(writers), "other_steps": sorted(others),
         "writer_busy_s": round(sum(e - s for s, e, _ in writers), 2),
@@ -194,16 +208,35 @@ def measure(data: str, executor: str, work: Path, *, pools: bool = True, periods
 
 def format_rows(rows: list[dict]) -> str:
     head = (f"{'data':<8} {'executor':<13} {'pools':<34} {'ok':<3} {'run s':>7} {'proc s':>7} {'steps':>5} "
-            f"{'par':>3} {'writer s':>8} {'overlap':>7} {'blocked':<28} {'lock waits':>10}")
+            f"{'par':>3} {'start-up s':>10} {'bodies s':>8} {'writer s':>8} {'overlap':>7} {'blocked':<20} "
+            f"{'lock waits':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
         pools = ", ".join(f"{k}={v}" for k, v in r.get("pools", {}).items()) or "none set"
         blocked = ", ".join(f"{k}:{v}" for k, v in sorted(r.get("pool_blocked_events", {}).items())) or "-"
+        start_up = r.get("process_start_up_s") or {}
+        start = f"{start_up['median']:.1f} med" if start_up else "-"
+        bodies = (r.get("step_bodies_s") or {}).get("total", 0)
         lines.append(f"{r['data']:<8} {r['executor']:<13} {pools:<34} {'yes' if r.get('success') else 'NO':<3} "
                      f"{r.get('run_wall_s') or 0:>7.1f} {r['process_wall_s']:>7.1f} {r.get('steps', 0):>5} "
-                     f"{r.get('max_parallel_steps', 0):>3} {r.get('writer_busy_s', 0):>8.1f} "
-                     f"{len(r.get('writer_overlaps', [])):>7} {blocked:<28} {r.get('lock_waits', 0):>10}")
+                     f"{r.get('max_parallel_steps', 0):>3} {start:>10} {bodies:>8.1f} "
+                     f"{r.get('writer_busy_s', 0):>8.1f} {len(r.get('writer_overlaps', [])):>7} {blocked:<20} "
+                     f"{r.get('lock_waits', 0):>10}")
     return "\n".join(lines)
+
+
+def reanalyse(rows: list[dict], work: Path) -> list[dict]:
+    """The figures again from the instances a run left in ``work`` (the analysis may have grown since)."""
+    import dagster as dg
+
+    from pipelines.definitions import FULL_REFRESH, defs
+
+    pools = step_pools(defs.resolve_job_def(FULL_REFRESH))
+    out = []
+    for row in rows:
+        with dg.DagsterInstance.from_config(str(work / row["name"] / "dagster_home")) as instance:
+            out.append({**row, **analyse(instance, row["run_id"], pools)})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,7 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--periods", type=int, default=2, help="years of the SYNTHETIC live table (24,976 rows each)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed after)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--reanalyse", type=Path, help="a --json file of an earlier run (with its --work)")
     args = parser.parse_args(argv)
+    if args.reanalyse:
+        rows = reanalyse(json.loads(args.reanalyse.read_text()), args.work)
+        print(format_rows(rows))
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1) + "\n")
+        return 0
     if args.child:
         print(json.dumps(run_once()))
         return 0
