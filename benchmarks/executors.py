@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -191,25 +192,26 @@ def measure(data: str, executor: str, work: Path, *, pools: bool = True, periods
         note = (f"live: SYNTHETIC {table.table_id} ({table.row_count:,} rows, {periods} years) + recorded "
                 f"{', '.join(RECORDED)} from 127.0.0.1")
     limits = pool_limits(dagster_home) if pools else {}
-    started = time.perf_counter()
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         done = subprocess.run([sys.executable, "-m", "benchmarks.executors", "--child"], env=env, cwd=folder,
                               capture_output=True, text=True, timeout=timeout)
     finally:
         if server is not None:
             server.stop()
-    wall = time.perf_counter() - started
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)  # the run and every step process
     (folder / "child.stderr").write_text(done.stderr)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1]) if lines else {"success": False, "error": done.stderr.strip()[-400:]}
     return {"name": name, "data": data, "executor": executor, "pools": limits, "note": note,
-            "process_wall_s": round(wall, 2), **result}
+            "process_wall_s": round(wall, 2), "cpu_s": round(cpu, 1), **result}
 
 
 def format_rows(rows: list[dict]) -> str:
     head = (f"{'data':<8} {'executor':<13} {'pools':<34} {'ok':<3} {'run s':>7} {'proc s':>7} {'steps':>5} "
-            f"{'par':>3} {'start-up s':>10} {'bodies s':>8} {'writer s':>8} {'overlap':>7} {'blocked':<20} "
-            f"{'lock waits':>10}")
+            f"{'par':>3} {'cpu s':>6} {'start-up s':>10} {'bodies s':>8} {'writer s':>8} {'overlap':>7} "
+            f"{'blocked':<20} {'lock waits':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
         pools = ", ".join(f"{k}={v}" for k, v in r.get("pools", {}).items()) or "none set"
@@ -219,7 +221,7 @@ def format_rows(rows: list[dict]) -> str:
         bodies = (r.get("step_bodies_s") or {}).get("total", 0)
         lines.append(f"{r['data']:<8} {r['executor']:<13} {pools:<34} {'yes' if r.get('success') else 'NO':<3} "
                      f"{r.get('run_wall_s') or 0:>7.1f} {r['process_wall_s']:>7.1f} {r.get('steps', 0):>5} "
-                     f"{r.get('max_parallel_steps', 0):>3} {start:>10} {bodies:>8.1f} "
+                     f"{r.get('max_parallel_steps', 0):>3} {r.get('cpu_s') or 0:>6.1f} {start:>10} {bodies:>8.1f} "
                      f"{r.get('writer_busy_s', 0):>8.1f} {len(r.get('writer_overlaps', [])):>7} {blocked:<20} "
                      f"{r.get('lock_waits', 0):>10}")
     return "\n".join(lines)
