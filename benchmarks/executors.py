@@ -99,7 +99,11 @@ def analyse(instance, run_id: str, pools: dict[str, str | None]) -> dict:
             pool = message.rsplit(" ", 1)[-1]
             blocked[pool] = blocked.get(pool, 0) + 1
     writers = sorted((s, e, k) for k, (s, e) in spans.items() if pools.get(k) == WRITER_POOL)
-    overlaps = [(a[2], b[2]) for i, a in enumerate(writers) for b in writers[i + 1:] if b[0] < a[1]]
+    overlaps = _overlaps(writers)
+    # while a step holds the build database: from its resources' start (BuildDatabase takes the run lock there;
+    # a process per step has its own RESOURCE_INIT_SUCCESS, one process per run has one before the first step)
+    holding = sorted((marks[k].get(E.RESOURCE_INIT_SUCCESS, marks[k].get(E.STEP_START, s)), e, k)
+                     for s, e, k in writers)
     others = [k for k in spans if pools.get(k) != WRITER_POOL]
     # a process per step: spawned (STEP_WORKER_STARTING) -> imports, Definitions, resources -> STEP_START
     start_up = [m[E.STEP_START] - m[E.STEP_WORKER_STARTING] for m in marks.values()
@@ -115,11 +119,16 @@ def analyse(instance, run_id: str, pools: dict[str, str | None]) -> dict:
         "run_wall_s": round(ended - started, 2) if started and ended else None,
         "steps": len(spans), "writer_steps": len(writers), "other_steps": sorted(others),
         "writer_busy_s": round(sum(e - s for s, e, _ in writers), 2),
-        "writer_overlaps": overlaps, "pool_blocked_events": blocked, "lock_waits": lock_waits,
+        "writer_overlaps": overlaps, "database_overlaps": _overlaps(holding),
+        "pool_blocked_events": blocked, "lock_waits": lock_waits,
         "failed_steps": failed, "max_parallel_steps": _max_parallel(list(spans.values())),
         "spans": {k: [round(s - (started or 0), 2), round(e - (started or 0), 2)] for k, (s, e) in
                   sorted(spans.items(), key=lambda kv: kv[1][0])},
     }
+
+
+def _overlaps(spans: list[tuple[float, float, str]]) -> list[tuple[str, str]]:
+    return [(a[2], b[2]) for i, a in enumerate(spans) for b in spans[i + 1:] if b[0] < a[1]]
 
 
 def _max_parallel(spans: list[list[float]]) -> int:
@@ -159,12 +168,12 @@ def pool_limits(dagster_home: Path) -> dict[str, int]:
 def live_project(work: Path, periods: int):
     """A project whose config holds the SYNTHETIC table and the recorded tables; the table served."""
     from benchmarks import synthetic
-    from benchmarks.project import make_project, shipped_tables
+    from benchmarks.project import _TABLE_START, make_project, shipped_tables
 
     table = synthetic.generate(periods=periods)
     block = f'[[table]]\nid = "{table.table_id}"\ntitle = "{table.title}"\napi = "v3"\n\n'
     text = shipped_tables(set(RECORDED), leave_out={table.table_id})
-    first = text.index("[[table]]")
+    first = _TABLE_START.search(text).start()  # the first block, not the header's mention of one
     project = make_project(work / "project", text[:first] + block + text[first:])
     return project, table
 
@@ -210,7 +219,7 @@ def measure(data: str, executor: str, work: Path, *, pools: bool = True, periods
 
 def format_rows(rows: list[dict]) -> str:
     head = (f"{'data':<8} {'executor':<13} {'pools':<34} {'ok':<3} {'run s':>7} {'proc s':>7} {'steps':>5} "
-            f"{'par':>3} {'cpu s':>6} {'start-up s':>10} {'bodies s':>8} {'writer s':>8} {'overlap':>7} "
+            f"{'par':>3} {'cpu s':>6} {'start-up s':>10} {'bodies s':>8} {'writer s':>8} {'overlap':>7} {'db ovl':>6} "
             f"{'blocked':<20} {'lock waits':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -222,7 +231,8 @@ def format_rows(rows: list[dict]) -> str:
         lines.append(f"{r['data']:<8} {r['executor']:<13} {pools:<34} {'yes' if r.get('success') else 'NO':<3} "
                      f"{r.get('run_wall_s') or 0:>7.1f} {r['process_wall_s']:>7.1f} {r.get('steps', 0):>5} "
                      f"{r.get('max_parallel_steps', 0):>3} {r.get('cpu_s') or 0:>6.1f} {start:>10} {bodies:>8.1f} "
-                     f"{r.get('writer_busy_s', 0):>8.1f} {len(r.get('writer_overlaps', [])):>7} {blocked:<20} "
+                     f"{r.get('writer_busy_s', 0):>8.1f} {len(r.get('writer_overlaps', [])):>7} "
+                     f"{len(r.get('database_overlaps', [])):>6} {blocked:<20} "
                      f"{r.get('lock_waits', 0):>10}")
     return "\n".join(lines)
 
@@ -236,6 +246,9 @@ def reanalyse(rows: list[dict], work: Path) -> list[dict]:
     pools = step_pools(defs.resolve_job_def(FULL_REFRESH))
     out = []
     for row in rows:
+        if "run_id" not in row:  # the run never started: nothing to read
+            out.append(row)
+            continue
         with dg.DagsterInstance.from_config(str(work / row["name"] / "dagster_home")) as instance:
             out.append({**row, **analyse(instance, row["run_id"], pools)})
     return out
