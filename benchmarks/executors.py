@@ -237,6 +237,43 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def same_figures(rows: list[dict], work: Path) -> dict[str, str]:
+    """Each run's published fact table and marts against the first successful run of the same data set: rows
+    only in one of them (fetch ids, fetch times and origins left out of the facts: every run fetches anew)."""
+    import duckdb
+
+    from regiostat.publish.reader import current_version
+
+    out, first = {}, {}
+    for row in rows:
+        if not row.get("success"):
+            continue
+        path = current_version(work / row["name"] / "home" / "warehouse" / "regional.duckdb")
+        if row["data"] not in first:
+            first[row["data"]] = (row["name"], path)
+            continue
+        name, base = first[row["data"]]
+        con = duckdb.connect()
+        try:
+            con.execute("ATTACH ? AS a (READ_ONLY)", [str(base)])
+            con.execute("ATTACH ? AS b (READ_ONLY)", [str(path)])
+            columns = [c for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'a' AND table_schema = "
+                "'core' AND table_name = 'fact_observation' ORDER BY ordinal_position").fetchall()
+                if c not in {"fetch_id", "fetched_at", "origin"}]
+            marts = [m for (m,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'a' "
+                                               "AND schema_name = 'marts' ORDER BY 1").fetchall()]
+            pairs = [("core.fact_observation", ", ".join(columns))] + [(f"marts.{m}", "*") for m in marts]
+            differing = [table for table, cols in pairs if con.execute(
+                f"SELECT count(*) FROM ((SELECT {cols} FROM a.{table} EXCEPT ALL SELECT {cols} FROM b.{table}) "
+                f"UNION ALL (SELECT {cols} FROM b.{table} EXCEPT ALL SELECT {cols} FROM a.{table}))").fetchone()[0]]
+        finally:
+            con.close()
+        out[row["name"]] = (f"differs from {name} in {', '.join(differing)}" if differing else
+                            f"same facts and {len(marts)} marts as {name}")
+    return out
+
+
 def reanalyse(rows: list[dict], work: Path) -> list[dict]:
     """The figures again from the instances a run left in ``work`` (the analysis may have grown since)."""
     import dagster as dg
@@ -269,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reanalyse:
         rows = reanalyse(json.loads(args.reanalyse.read_text()), args.work)
         print(format_rows(rows))
+        for name, verdict in same_figures(rows, args.work).items():
+            print(f"  {name}: {verdict}")
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1) + "\n")
         return 0
@@ -285,12 +324,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_rows(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
             if args.no_pools:
                 rows.append(measure(data, "multiprocess", work, pools=False, periods=args.periods))
+        verdicts = same_figures(rows, work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()[0]
     print(f"full_refresh, one run over every CBS table; {os.cpu_count()} cores, load average {load:.2f} at the end")
     print(format_rows(rows))
+    for name, verdict in verdicts.items():
+        print(f"  {name}: {verdict}")
     for r in rows:
         print(f"  {r['name']}: {r['note']}; writer overlaps {r.get('writer_overlaps')}; non-writer steps "
               f"{r.get('other_steps')}; failed {r.get('failed_steps') or r.get('error') or '-'}")
