@@ -113,6 +113,21 @@ def concurrent_writers(extensions: dict[str, str], catalog: str, data: Path) -> 
     return report
 
 
+def by_database_string(extensions: dict[str, str], catalog: str, work: Path) -> str:
+    config = {"extension_directory": str(work / "extensions")}
+    installer = duckdb.connect(config=config)
+    for path in extensions.values():
+        installer.execute(f"INSTALL '{path}'")
+    installer.close()
+    try:
+        con = duckdb.connect(f"ducklake:{catalog}", config=config)
+        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core'").fetchone()[0]
+        con.close()
+        return f"ok: duckdb.connect('ducklake:...') has {tables} core tables as its default catalog"
+    except duckdb.Error as exc:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:240]}"
+
+
 def probe(warehouse: Path, work: Path, postgres: str | None) -> dict:
     extensions = {"ducklake": extension_path("duckdb_extension_ducklake", "ducklake")}
     if postgres:
@@ -136,6 +151,9 @@ def probe(warehouse: Path, work: Path, postgres: str | None) -> dict:
         "view": attempt(con, "CREATE VIEW lake.main.view_probe AS SELECT 1 AS one"),
         "macro": attempt(con, "CREATE MACRO lake.main.macro_probe(x) AS x + 1"),
         "delete_where": attempt(con, "DELETE FROM lake.core.fact_observation WHERE table_id = 'none'"),
+        "insert_by_name": attempt(con, "INSERT INTO lake.main.nn_probe BY NAME SELECT 'x' AS code"),
+        # regiostat.model.state.record upserts meta.layer_state this way, relying on its primary key
+        "insert_or_replace": attempt(con, "INSERT OR REPLACE INTO lake.main.nn_probe (code) VALUES ('x')"),
     }
     # 3. publishing from the lake: the same COPY FROM DATABASE regiostat.publish.storage.write_version runs
     target = work / "published_from_lake.duckdb"
@@ -149,7 +167,10 @@ def probe(warehouse: Path, work: Path, postgres: str | None) -> dict:
               if fingerprint(con, "wh", s, t) != fingerprint(con, "candidate", s, t)]
     report["publish_from_lake"]["tables_differing_from_published"] = differ
     con.close()
-    # 4. two writer processes at once: DuckDB-file catalog, then (if given) a Postgres catalog
+    # 4. a lake as a database string, as DuckDBResource(database=...) would open it: the extensions installed
+    # (from the wheels) into an extension directory, then autoloaded by the ``ducklake:`` prefix
+    report["connect_by_database_string"] = by_database_string(extensions, str(work / "catalog.ducklake"), work)
+    # 5. two writer processes at once: DuckDB-file catalog, then (if given) a Postgres catalog
     report["writers_duckdb_catalog"] = concurrent_writers(extensions, str(work / "writers.ducklake"),
                                                           work / "writers_data")
     if postgres:
