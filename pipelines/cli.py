@@ -24,27 +24,60 @@ def _build(args: argparse.Namespace) -> int:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = defs.resolve_job_def(FULL_REFRESH).execute_in_process(run_config=quiet, instance=instance,
                                                                    raise_on_error=False)
-    failed_checks = [e.event_specific_data for e in result.all_events
-                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
-    for check in failed_checks:
-        kind = "warning" if check.severity == dg.AssetCheckSeverity.WARN else "check failed (blocks publishing)"
-        print(f"{kind}: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
-        summary = check.metadata.get("summary")
-        if summary is not None:
-            print(summary.value, file=sys.stderr)
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            while error.cause is not None:  # Dagster wraps the real error; the innermost names table and URL
-                error = error.cause
-            print(f"step failed: {event.step_key}: {error.message.strip()}", file=sys.stderr)
+    causes = _print_failures(result)
     elapsed = time.perf_counter() - started
     if not result.success:
-        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
+        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed. "
+              f"{_summary_of(causes)}", file=sys.stderr)
         return 1
     print(f"built and published {settings.publish_path} in {elapsed:.1f} s ({settings.mode} data)")
     print('query it read-only: uv run regiostat query "SELECT * FROM marts.jobs_by_sector_region_year LIMIT 5"')
     return 0
+
+
+def _print_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Print every failed check and step; return the root causes, the first one first: failed steps (in the
+    order they failed), then failed blocking checks (a step that only reports a failed check is not a cause)."""
+    steps, checks = [], []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            check = event.event_specific_data
+            blocking = check.severity != dg.AssetCheckSeverity.WARN
+            print(f"{'check failed (blocks publishing)' if blocking else 'warning'}: "
+                  f"{check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
+            summary = check.metadata.get("summary")
+            if summary is not None:
+                print(summary.value, file=sys.stderr)
+            if blocking:
+                first = str(summary.value).strip().splitlines()[0] if summary is not None else "failed"
+                checks.append(f"check {check.asset_key.to_user_string()} / {check.check_name}: {first}")
+        elif event.event_type_value == "STEP_FAILURE":
+            error = root_error(event.event_specific_data.error)
+            message = " ".join(error.message.split())
+            print(f"step failed: {event.step_key}: {message}", file=sys.stderr)
+            if error.cls_name != "DagsterAssetCheckFailedError":
+                steps.append(f"{event.step_key}: {message}")
+        elif event.event_type_value == "RUN_FAILURE" and event.event_specific_data.error is not None:
+            steps.append(f"run: {' '.join(root_error(event.event_specific_data.error).message.split())}")
+    return steps + checks
+
+
+def root_error(error):
+    """The error that started it: Dagster wraps the real error (its ``cause``), and an error raised while
+    handling another (a ROLLBACK failing after a disk-full write: "cannot rollback - no transaction is
+    active") carries the first as its ``context``. Follow both to the end; the last one is the root."""
+    while True:
+        deeper = error.cause or error.context
+        if deeper is None:
+            return error
+        error = deeper
+
+
+def _summary_of(causes: list[str]) -> str:
+    if not causes:
+        return "Root cause: not reported by any step (see the messages above)."
+    more = f" ({len(causes) - 1} more failure(s) above)" if len(causes) > 1 else ""
+    return f"Root cause: {causes[0]}{more}"
 
 
 def _one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
