@@ -9,7 +9,14 @@ Rules that make that safe:
   so a crash leaves at most an orphan file that nothing reads;
 * pages of one fetch share a ``fetch_id``; a fetch is complete only when its
   ``_complete`` row is written, so readers never see half a table and a re-run can
-  resume from the last page that was landed.
+  resume from the last page that was landed;
+* the manifest is read strictly: a row that does not parse as a manifest row stops every
+  reader, naming the file and line (skipping it would silently drop a file or a fetch); only
+  an unterminated last line, what a crash mid-append leaves, is ignored, and the next append
+  sets it aside (``manifest.jsonl.torn``) before writing;
+* the ``_complete`` row records the fetch as it was completed (files, data pages, rows, and a
+  digest of every file's path, sha256 and rows); a complete fetch is checked against it before
+  anything reads it, and each file against its sha256 when it is read.
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ import hashlib
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 MANIFEST_NAME = "manifest.jsonl"
+TORN_SUFFIX = ".torn"  # unterminated manifest tails (crash mid-append) are set aside here, never dropped
 COMPLETE_ENTITY = "_complete"
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -56,15 +65,56 @@ class LandingEntry:
     vintage: str | None = None  # when the *source* produced the content, if known
     compression: str | None = None  # None | gzip
     note: str | None = None  # provenance remark, e.g. "processed by a third party"
+    # on _complete rows only (sha256 then holds the digest of the fetch's files, see fetch_digest):
+    files: int | None = None  # files of the fetch when it was completed
+    data_entity: str | None = None  # the entity of its data pages (Observations, TypedDataSet...), if it has one
+    pages: int | None = None  # data pages, numbered 1..pages
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
+        data = dataclasses.asdict(self)
+        for name in _COMPLETE_ONLY:  # written where set, so file rows read as they always did
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, line: str) -> LandingEntry:
-        data = json.loads(line)
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_json(cls, line: str, where: str = "manifest row") -> LandingEntry:
+        """A manifest row, or LandingError naming ``where`` and what is wrong with it."""
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LandingError(f"{where}: not a JSON manifest row ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(data, dict):
+            raise LandingError(f"{where}: a JSON {type(data).__name__} where a manifest row (an object) belongs")
+        problems = [f"{name} missing" for name in _REQUIRED if name not in data]
+        problems += [f"{name} is {data[name]!r}, expected {_KIND_NAMES[kinds]}"
+                     for name, kinds in _FIELD_KINDS.items()
+                     if name in data and (not isinstance(data[name], kinds) or isinstance(data[name], bool))]
+        if problems:
+            raise LandingError(f"{where}: not a manifest row: {'; '.join(problems)}")
+        return cls(**{k: v for k, v in data.items() if k in _FIELD_KINDS})
+
+
+def _field_kinds() -> dict[str, tuple[type, ...]]:
+    """The JSON types each manifest field may have, from the dataclass (``int | None`` -> (int, NoneType))."""
+    kinds = {}
+    for f in dataclasses.fields(LandingEntry):
+        names = [part.strip() for part in str(f.type).split("|")]
+        kinds[f.name] = tuple({"str": str, "int": int, "None": type(None)}[n] for n in names)
+    return kinds
+
+
+_FIELD_KINDS = _field_kinds()
+_COMPLETE_ONLY = ("files", "data_entity", "pages")
+_REQUIRED = [f.name for f in dataclasses.fields(LandingEntry) if f.default is dataclasses.MISSING]
+_KIND_NAMES = {kinds: " or ".join({str: "text", int: "a whole number", type(None): "null"}[k] for k in kinds)
+               for kinds in set(_FIELD_KINDS.values())}
+
+
+def fetch_digest(files: list[LandingEntry]) -> str:
+    """What a ``_complete`` row pins: every file of the fetch by path, sha256 and rows, in path order."""
+    lines = sorted(f"{e.path}\t{e.sha256}\t{e.rows}" for e in files)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def utc_now_iso() -> str:
@@ -146,8 +196,19 @@ class LandingZone:
         return entry
 
     def mark_complete(self, table_id: str, fetch_id: str, *, source: str, origin: str, rows: int | None,
-                      **extra: object) -> LandingEntry:
-        """Declare a fetch whole: only complete fetches are read downstream."""
+                      data_entity: str | None = None, **extra: object) -> LandingEntry:
+        """Declare a fetch whole: only complete fetches are read downstream.
+
+        The row records what is complete (see :meth:`verified_files`). With ``data_entity`` the fetch must
+        hold its data pages 1..n, and their rows must add up to ``rows``; else nothing is marked.
+        """
+        files = self._files_of(fetch_id, self.entries())
+        where = f"fetch {fetch_id} ({table_id.upper()})"
+        if not files:
+            raise LandingError(f"{where}: no file landed; there is nothing to mark complete")
+        pages = None
+        if data_entity is not None:
+            pages = len(_check_data_pages(files, data_entity, rows, where))
         entry = LandingEntry(
             source=source,
             table_id=table_id.upper(),
@@ -155,11 +216,14 @@ class LandingZone:
             page=0,
             origin=origin,
             fetched_at=str(extra.pop("fetched_at", None) or utc_now_iso()),
-            sha256="",
+            sha256=fetch_digest(files),
             path="",
             media_type="",
             fetch_id=fetch_id,
             rows=rows,
+            files=len(files),
+            data_entity=data_entity,
+            pages=pages,
             **extra,  # type: ignore[arg-type]
         )
         self._append(entry)
@@ -198,30 +262,58 @@ class LandingZone:
             _atomic_write(target, stored)
             self._append(entry)
             copied += 1
-        self._append(next(e for e in rows if e.entity == COMPLETE_ENTITY))
+        done = next(e for e in rows if e.entity == COMPLETE_ENTITY)
+        files = [e for e in rows if e.entity != COMPLETE_ENTITY]
+        if not done.sha256:  # a fetch completed before _complete rows pinned their files: pin what was verified
+            done = dataclasses.replace(done, sha256=fetch_digest(files), files=len(files))
+        self._append(done)
         return copied
 
     def _append(self, entry: LandingEntry) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.manifest_path, "a", encoding="utf-8") as fh, _locked(fh):
-            fh.write(entry.to_json() + "\n")
+        with open(self.manifest_path, "a+b") as fh, _locked(fh):
+            self._end_torn_tail(fh)
+            fh.write((entry.to_json() + "\n").encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
+
+    def _end_torn_tail(self, fh) -> None:
+        """A crash mid-append leaves an unterminated last line; appending after it would glue the new row onto
+        it and lose both. A tail that is a whole row gets its newline; any other is moved to ``.torn``."""
+        end = fh.seek(0, os.SEEK_END)
+        if end == 0:
+            return
+        fh.seek(end - 1)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        data = fh.read()
+        start = data.rfind(b"\n") + 1
+        tail = data[start:]
+        try:
+            LandingEntry.from_json(tail.decode("utf-8"))
+        except (LandingError, UnicodeDecodeError):
+            with open(self.manifest_path.with_name(MANIFEST_NAME + TORN_SUFFIX), "ab") as torn:
+                torn.write(tail + b"\n")
+                torn.flush()
+                os.fsync(torn.fileno())
+            fh.truncate(start)
+            return
+        fh.write(b"\n")
 
     # -- reading -------------------------------------------------------------------------
 
     def entries(self) -> list[LandingEntry]:
-        """All manifest rows; a torn last line (crash mid-append) is ignored."""
+        """All manifest rows. A row that cannot be read stops the reader, naming file and line; only an
+        unterminated last line (a crash mid-append: it never counted) is ignored."""
         if not self.manifest_path.exists():
             return []
-        rows = []
-        for line in self.manifest_path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            try:
-                rows.append(LandingEntry.from_json(line))
-            except (json.JSONDecodeError, TypeError):
-                continue
+        *lines, tail = self.manifest_path.read_bytes().split(b"\n")
+        rows = [_parse_line(line, f"{self.manifest_path}, line {n}") for n, line in enumerate(lines, 1)
+                if line.strip()]
+        if tail.strip():
+            with contextlib.suppress(LandingError):
+                rows.append(_parse_line(tail, f"{self.manifest_path}, line {len(lines) + 1}"))
         return rows
 
     def find(self, *, path: str) -> LandingEntry | None:
@@ -236,15 +328,44 @@ class LandingZone:
         ]
 
     def latest_complete_fetch(self, table_id: str) -> list[LandingEntry]:
-        """The files of the newest complete fetch of a table (what staging reads)."""
+        """The files of the newest complete fetch of a table (what staging reads), checked against its _complete row."""
         fetches = self.complete_fetches(table_id)
-        if not fetches:
-            return []
-        latest = fetches[-1]
-        return [e for e in self.entries() if e.fetch_id == latest and e.entity != COMPLETE_ENTITY]
+        return self.pages_of(fetches[-1]) if fetches else []
 
     def pages_of(self, fetch_id: str) -> list[LandingEntry]:
-        return [e for e in self.entries() if e.fetch_id == fetch_id and e.entity != COMPLETE_ENTITY]
+        """The files of a fetch; for a complete fetch, checked against its ``_complete`` row first."""
+        entries = self.entries()
+        files = self._files_of(fetch_id, entries)
+        done = [e for e in entries if e.fetch_id == fetch_id and e.entity == COMPLETE_ENTITY]
+        return self._verify(done[-1], files) if done else files
+
+    def verified_files(self, done: LandingEntry) -> list[LandingEntry]:
+        """The files of the complete fetch ``done`` (its ``_complete`` row), checked against that row."""
+        return self._verify(done, self._files_of(done.fetch_id, self.entries()))
+
+    @staticmethod
+    def _files_of(fetch_id: str, entries: list[LandingEntry]) -> list[LandingEntry]:
+        return [e for e in entries if e.fetch_id == fetch_id and e.entity != COMPLETE_ENTITY]
+
+    def _verify(self, done: LandingEntry, files: list[LandingEntry]) -> list[LandingEntry]:
+        """Refuse a complete fetch whose manifest rows no longer match what its _complete row recorded: a lost or
+        edited row would otherwise make a reader see part of a table as the whole. (Rows completed before
+        _complete rows recorded their files are checked for what they state: files there, pages 1..n.)"""
+        where = f"fetch {done.fetch_id} ({done.table_id}) in {self.manifest_path}"
+        if not files:
+            raise LandingError(f"{where}: marked complete, but the manifest lists none of its files")
+        if done.files is not None and len(files) != done.files:
+            raise LandingError(f"{where}: the manifest lists {len(files)} file(s), its _complete row recorded "
+                               f"{done.files}; a manifest row was lost or added")
+        if done.sha256 and fetch_digest(files) != done.sha256:
+            raise LandingError(f"{where}: the manifest rows of its files (path, sha256, rows) differ from what its "
+                               "_complete row recorded; a manifest row was edited")
+        if done.data_entity is not None:
+            _check_data_pages(files, done.data_entity, done.rows, where)
+        for e in files:
+            if not self.path_of(e.path).is_file():
+                raise LandingError(f"{e.path}: listed for {where}, but the file is missing")
+        return files
 
     def read_bytes(self, entry: LandingEntry) -> bytes:
         """The file's bytes, checked against the manifest's sha256."""
@@ -253,7 +374,7 @@ class LandingZone:
     def _read_verified(self, entry: LandingEntry) -> tuple[bytes, bytes]:
         """(bytes as stored, possibly gzip; uncompressed content), read once and checked against the manifest."""
         stored = self.path_of(entry.path).read_bytes()
-        content = gzip.decompress(stored) if entry.compression == "gzip" else stored
+        content = _gunzip(stored, entry.path) if entry.compression == "gzip" else stored
         if hashlib.sha256(content).hexdigest() != entry.sha256:
             raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")
         return stored, content
@@ -282,7 +403,38 @@ def _atomic_write(target: Path, payload: bytes) -> None:
 
 def _sha256_of(path: Path, *, compressed: bool) -> str:
     raw = path.read_bytes()
-    return hashlib.sha256(gzip.decompress(raw) if compressed else raw).hexdigest()
+    return hashlib.sha256(_gunzip(raw, str(path)) if compressed else raw).hexdigest()
+
+
+def _gunzip(stored: bytes, name: str) -> bytes:
+    try:
+        return gzip.decompress(stored)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile, a truncated stream, a bad checksum
+        raise LandingError(f"{name}: the gzip file is damaged and cannot be decompressed "
+                           f"({type(exc).__name__}: {exc or 'ends early'})") from None
+
+
+def _parse_line(line: bytes, where: str) -> LandingEntry:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LandingError(f"{where}: not UTF-8 (byte {line[exc.start]:#04x} at column {exc.start + 1})") from None
+    return LandingEntry.from_json(text, where)
+
+
+def _check_data_pages(files: list[LandingEntry], data_entity: str, rows: int | None, where: str) -> list[LandingEntry]:
+    """The fetch's data pages are 1..n, once each, and their rows add up to ``rows`` (where both are known)."""
+    pages = sorted((e for e in files if e.entity == data_entity), key=lambda e: e.page)
+    numbers = [e.page for e in pages]
+    if not pages:
+        raise LandingError(f"{where}: no {data_entity} pages; a fetch without its data pages is not complete")
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise LandingError(f"{where}: {data_entity} pages are {numbers}, not 1..{len(numbers)}")
+    counted = [e.rows for e in pages]
+    if rows is not None and None not in counted and sum(counted) != rows:
+        raise LandingError(f"{where}: its {data_entity} pages hold {sum(counted):,} rows, its _complete row says "
+                           f"{rows:,}")
+    return pages
 
 
 @contextlib.contextmanager

@@ -58,6 +58,14 @@ def _by_entity(entries: list[LandingEntry]) -> dict[str, list[LandingEntry]]:
     return out
 
 
+def _data_pages(ents: dict[str, list[LandingEntry]], entity: str, table_id: str, fetch_id: str) -> list[LandingEntry]:
+    """The fetch's data pages; v4 and v3 alike refuse a fetch without them (metadata alone is not a table)."""
+    if not ents.get(entity):
+        raise CaptureError(f"{table_id}: fetch {fetch_id} has no {entity} pages; a fetch without its data pages "
+                           "is refused")
+    return ents[entity]
+
+
 def _json_value(landing: LandingZone, entry: LandingEntry) -> list[dict]:
     try:
         doc = json.loads(landing.read_bytes(entry))
@@ -156,7 +164,7 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     period = next((d for d, k in dims.items() if k == "TimeDimension"), "Perioden")
     others = [d for d in dims if d not in {region, period}]
     frames = []
-    for e in ents.get("Observations", []):
+    for e in _data_pages(ents, "Observations", table_id, fetch_id):
         value = _json_value(landing, e)
         df = pl.DataFrame(value, infer_schema_length=None) if value else pl.DataFrame()
         _check_format(source_formats.v4_observations([region, period, *others]), df, e.path)
@@ -193,9 +201,7 @@ def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     table_id, fetch_id = spec.id, entries[0].fetch_id
     props = pl.concat([_rows(landing, e) for e in ents.get("DataProperties", [])], how="diagonal") \
         if "DataProperties" in ents else None
-    data = [(e, _rows(landing, e)) for e in ents.get("TypedDataSet", [])]
-    if not data:
-        raise CaptureError(f"{table_id}: fetch {fetch_id} has no TypedDataSet")
+    data = [(e, _rows(landing, e)) for e in _data_pages(ents, "TypedDataSet", table_id, fetch_id)]
     columns = data[0][1].columns
     map_year = None
     if props is not None:
