@@ -50,8 +50,14 @@ class HttpSettings:
     """Where and how patiently a source that fetches over HTTP asks."""
 
     endpoints: Mapping[str, str]  # base URLs by name, e.g. {"cbs_v4": "https://datasets.cbs.nl/odata/v1/CBS"}
-    timeout_seconds: float = 60.0
+    timeout_seconds: float = 60.0  # the longest wait for the next bytes
     max_retries: int = 5
+    # bounds no upstream may exceed (see regiostat.sources.cbs.client.HttpLimits): a total deadline per request,
+    # a body size after decompression, rows per page and pages per fetch
+    deadline_seconds: float = 300.0
+    max_body_bytes: int = 128 * 2**20
+    max_rows_per_page: int = 200_000
+    max_pages: int = 10_000
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,15 @@ class CbsSource:
 
 
 def _fetch_live(spec: TableSpec, ctx: LandingContext) -> int:
-    from regiostat.sources.cbs.client import CbsClient, CbsEndpoints
+    from regiostat.sources.cbs.client import CbsClient, CbsEndpoints, HttpLimits
     from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 
-    urls = ctx.http.endpoints
+    http = ctx.http
+    urls = http.endpoints
+    limits = HttpLimits(deadline_seconds=http.deadline_seconds, max_body_bytes=http.max_body_bytes,
+                        max_rows_per_page=http.max_rows_per_page, max_pages=http.max_pages)
     client = CbsClient(CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"]),
-                       timeout=(10.0, ctx.http.timeout_seconds), max_retries=ctx.http.max_retries)
+                       timeout=(10.0, http.timeout_seconds), max_retries=http.max_retries, limits=limits)
     fetch = fetch_v4_table if spec.api == "v4" else fetch_v3_table
     result = fetch(client, ctx.zone, spec.id, filter=spec.live_filter)
     return result.requested_pages
