@@ -11,11 +11,13 @@ from assets.checks import failures_check, preview, split_checks, table_checks
 from assets.staging import STAGED
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
-from regiostat.indicators.catalogue import catalogue_frame, load_indicators
+from regiostat.configkeys import ConfigError
+from regiostat.indicators.catalogue import UNVERIFIED, catalogue_frame, load_indicators
 from regiostat.model import core, regions
 from regiostat.paths import ProjectPaths
 from regiostat.regions.custom import RegionConfigError, load_region_config
 from regiostat.sources import registry
+from regiostat.wiring import check_config, check_landed
 
 FACT = dg.AssetKey(["core", "fact_observation"])
 REGION_PARENT = dg.AssetKey(["core", "region_parent"])
@@ -123,18 +125,28 @@ def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Mat
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "regions": len(config.regions)})
 
 
-@dg.asset(key=DIM_INDICATOR, group_name="core", kinds={"duckdb"},
+@dg.asset(key=DIM_INDICATOR, deps=[STAGED], group_name="core", kinds={"duckdb"},
           description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
-                      "definition, aggregation rule and sources.")
+                      "definition, aggregation rule, sources and whether their live wiring was ever read from a "
+                      "recorded response. Stops the run when an indicator reads a measure or code its table's "
+                      "landed metadata lacks.")
 def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    frame = catalogue_frame(load_indicators(settings.paths.indicators_toml))
+    indicators = load_indicators(settings.paths.indicators_toml)
+    frame = catalogue_frame(indicators)
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con, settings.paths.schema_sql)
+        try:
+            check_landed(settings.paths, warehouse.read_table(con, "raw.measures"),
+                         warehouse.read_table(con, "raw.dimension_codes"))
+        except ConfigError as exc:
+            raise dg.Failure(str(exc)) from exc
         rows = warehouse.replace_rows(con, "core.dim_indicator", frame)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame)})
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(frame),
+                                          "live_wiring_unverified": int((frame["live_wiring"] == UNVERIFIED).sum())})
 
 
 def definitions(paths: ProjectPaths) -> dg.Definitions:
+    check_config(paths)  # every config file strictly, and indicator wiring that needs no data: before any run
     built = [d for name in _BUILDERS for d in _core_asset(name)]
     return split_checks([*built, fact_codes_in_dimensions, region_parent_one_per_year,
                          custom_region, table_checks(CUSTOM_REGION, ["core.custom_region"]),

@@ -32,8 +32,9 @@ def make_project(target: Path, tables_toml: str, paths: ProjectPaths | None = No
     return project
 
 
-def shipped_tables(ids: set[str], paths: ProjectPaths | None = None) -> str:
-    """The shipped config/tables.toml cut to the [[table]] blocks of ``ids``, each block verbatim."""
+def shipped_tables(ids: set[str], paths: ProjectPaths | None = None, *, leave_out: set[str] = frozenset()) -> str:
+    """The shipped config/tables.toml with only the [[table]] blocks of ``ids`` enabled: the other blocks stay
+    (indicators name their tables) with ``enabled = false`` after their id; blocks of ``leave_out`` are dropped."""
     text = (paths or ProjectPaths.default()).tables_toml.read_text(encoding="utf-8")
     starts = [m.start() for m in _TABLE_START.finditer(text)]
     header = text[: starts[0]] if starts else text
@@ -42,4 +43,7 @@ def shipped_tables(ids: set[str], paths: ProjectPaths | None = None) -> str:
     missing = {i.upper() for i in ids} - {_ID.search(b).group(1).upper() for b in kept}
     if missing:
         raise ValueError(f"not in the shipped config/tables.toml: {', '.join(sorted(missing))}")
-    return header + "".join(kept)
+    dropped = {i.upper() for i in leave_out}
+    off = [_ID.sub(lambda m: f"{m.group(0)}\nenabled = false", b, count=1) for b in blocks
+           if b not in kept and _ID.search(b).group(1).upper() not in dropped]
+    return header + "".join(kept + off)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from benchmarks import synthetic
 from benchmarks.measure import ChildRun, Measurement, child_env, run_child
-from benchmarks.project import make_project
+from benchmarks.project import make_project, shipped_tables
 
 REPO = Path(__file__).resolve().parents[1]  # a script in the checkout, not library code
 RECORDINGS = REPO / "tests" / "fixtures" / "cbs_recordings"
@@ -206,8 +206,10 @@ def _build_env(server, project, home: Path) -> dict[str, str]:
 
 
 def _tables_toml(table, api: str) -> str:
+    """The SYNTHETIC table, and every other shipped table listed but switched off (indicators name them)."""
+    others = shipped_tables(set(), leave_out={table.table_id})
     return (f"# Benchmark only (benchmarks/scale.py): the SYNTHETIC table served by the local CBS server.\n\n"
-            f'[[table]]\nid = "{table.table_id}"\ntitle = "{table.title}"\napi = "{api}"\n')
+            f'[[table]]\nid = "{table.table_id}"\ntitle = "{table.title}"\napi = "{api}"\n\n' + others)
 
 
 def _seed_region_list(home: Path) -> None:

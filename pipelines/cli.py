@@ -15,10 +15,16 @@ import dagster as dg
 def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
-    from pipelines.definitions import FULL_REFRESH, make_definitions
+    from regiostat.configkeys import ConfigError
 
     started = time.perf_counter()
-    defs = make_definitions(args.home)
+    try:  # importing the definitions module builds its default definitions, which read the config too
+        from pipelines.definitions import FULL_REFRESH, make_definitions
+
+        defs = make_definitions(args.home)
+    except ConfigError as exc:  # names file, entry and key: a traceback would hide it
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
     settings = defs.resources["settings"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

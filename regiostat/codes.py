@@ -33,6 +33,14 @@ _STATUS_SPELLINGS = {
     "nader voorlopig": "nader voorlopig",
 }
 
+# The same region under another code: the Kerncijfers wijken en buurten tables (84799NED, ...) write the
+# country as NL00, every other table as NL01. Facts keep the code as published; indicators read the one code.
+REGION_ALIASES = {"NL00": "NL01"}
+
+
+def canonical_region_code(code: str) -> str:
+    return REGION_ALIASES.get(code, code)
+
 
 def region_level(code: str) -> str | None:
     return REGION_LEVELS.get(code[:2]) if code else None

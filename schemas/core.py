@@ -4,7 +4,7 @@ import pandera.polars as pa
 import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, REGION_LEVELS, VALUE_ATTRIBUTES
-from regiostat.indicators.catalogue import AGGREGATIONS
+from regiostat.indicators.catalogue import AGGREGATIONS, UNVERIFIED, VERIFIED
 from schemas.raw import TABLE_ID
 from schemas.staging import PERIOD_CODE, REGION_CODE
 
@@ -162,6 +162,7 @@ class DimIndicator(pa.DataFrameModel):
     unit: str
     aggregation: str = pa.Field(isin=list(AGGREGATIONS))
     rule: str
+    live_wiring: str = pa.Field(isin=[UNVERIFIED, VERIFIED])
 
     class Config:
         name = "core.dim_indicator"
@@ -173,7 +174,15 @@ class CustomRegion(pa.DataFrameModel):
     region_id: str = pa.Field(str_matches=CUSTOM_REGION_ID)
     name: str
     member_code: str = pa.Field(str_matches=REGION_CODE)
+    member_set: str = pa.Field(isin=["members", "gemeente", "corop", "provincie", "landsdeel", "arbeidsmarktregio"])
+    valid_from_year: int = pa.Field(nullable=True, ge=1800, le=2200)
+    valid_to_year: int = pa.Field(nullable=True, ge=1800, le=2200)
 
     class Config:
         name = "core.custom_region"
-        unique = ["region_id", "member_code"]
+        unique = ["region_id", "member_set", "member_code"]
+
+    @pa.dataframe_check(error="valid_from_year <= valid_to_year")
+    def membership_ordered(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("valid_from_year").is_null() | pl.col("valid_to_year").is_null()
+                                      | (pl.col("valid_from_year") <= pl.col("valid_to_year"))).alias("ok"))

@@ -52,7 +52,7 @@ class EstablishmentsMart(_OneFigurePerRegionYear):
     """Business establishments: one figure per region and year, 81578NED where it has the region."""
 
     establishments: float = pa.Field(ge=0)
-    source_table: str = pa.Field(isin=["81578NED", "70072NED"])
+    source_table: str = pa.Field(isin=["81578NED", "81575NED", "70072NED"])
 
     class Config:
         name = "marts.establishments_by_region_year"
@@ -68,7 +68,8 @@ class RegionalProfile(pa.DataFrameModel):
     indicator: str
     value: float
     unit: str
-    method: str = pa.Field(isin=["published", "sum of municipalities", "sum of members", "ratio of sums"])
+    method: str = pa.Field(str_matches=r"^(published|sum of municipalities|sum of COROP regions|sum of members"
+                                       r"( \([a-z]+\))?|ratio of sums|flows across the border)$")
     members_with_data: int = pa.Field(nullable=True, ge=0)
     members_expected: int = pa.Field(nullable=True, ge=1)
 

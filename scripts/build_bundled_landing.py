@@ -94,16 +94,45 @@ def _jobs_by_sector_v3(shared: Path) -> BundledFetch:
                         common={"vintage": meta.get("Updated"), "table_modified": meta.get("Modified")})
 
 
+def _kwb_2020_v3(shared: Path) -> BundledFetch:
+    """84799NED: Kerncijfers wijken en buurten 2020, the NL + municipality rows with their real DataProperties."""
+    base = "api-samples/v3_statline_bq_tests"
+    meta = _json(shared, f"{base}/84799NED_Metadata.json")
+    via_parquet = "v3 response converted to parquet by dataverbinders/statline-bq (MIT), then to CSV"
+    files = (BundledFile(f"{base}/84799NED_Metadata.json", "TableInfos", "application/json"),
+             BundledFile(f"{base}/84799NED_DataProperties.csv", "DataProperties", compress=True,
+                         meta={"note": via_parquet}),
+             BundledFile(f"{base}/84799NED_TypedDataSet_GM_NL_rows_only.csv", "TypedDataSet", compress=True,
+                         meta={"rows": 356, "note": via_parquet + "; cut down to the NL00 row and the 355 GM rows"}))
+    return BundledFetch("84799NED", "bundle-84799NED-statline-bq", "cbs_v3_api", files, "shared/data/" + base, 356,
+                        meta.get("Updated"),
+                        common={"vintage": meta.get("Updated"), "table_modified": meta.get("Modified")})
+
+
+def _establishments_per_municipality(shared: Path) -> BundledFetch:
+    """81575NED: establishments per municipality, 2026, as a website's build script reshaped the v4 response."""
+    rel = "cbs/81575NED_vestigingen_T001081_2026JJ00_per_gemeente_processed.json"
+    doc = _json(shared, rel)
+    file = BundledFile(rel, "per_gemeente", "application/json", meta={
+        "rows": doc["gemeenten_met_waarde"], "vintage": doc["bron_datum"],
+        "note": "processed by a third party (github MounirVB/vibe-website 6b47dc93, data/bewijs/vestigingen.json) from "
+                "the v4 call in its bron_url; keys are municipality codes without GM"})
+    return BundledFetch("81575NED", "bundle-81575NED-per-gemeente", "derived_json", (file,), doc["bron_url"],
+                        doc["gemeenten_met_waarde"], doc["bron_datum"])
+
+
 def bundle(shared: Path) -> list[BundledFetch]:
     """Every fetch of the bundled landing zone, in manifest order."""
     return [
         _population_v4(shared),
-        # 83582NED: v3 TypedDataSet rows (COROP CR07-CR10, 2010-2024), transcribed extract, keys padded as received.
-        _one_file("83582NED", "bundle-83582NED-cr07-cr10", "cbs_v3_feed",
-                  "cbs/83582NED_TypedDataSet_CR07-CR10_2010-2024_extract.csv", "TypedDataSet", rows=1680,
-                  complete_rows=1680,
-                  note="transcribed extract of a v3 TypedDataSet export (github Jpmartinslag/neural-temporal-"
-                       "relational-model c485364b); CR07-CR10 only; no DataProperties or Perioden in the capture"),
+        # 83582NED: the whole v3 TypedDataSet export at COROP level (CR01-CR40 + CR99, 2010-2024), keys padded as
+        # received; it replaced the CR07-CR10 extract (same rows for those four regions).
+        _one_file("83582NED", "bundle-83582NED-corop", "cbs_v3_feed",
+                  "cbs/83582NED_TypedDataSet_COROP_2010-2024.csv", "TypedDataSet", rows=17220,
+                  complete_rows=17220, compress=True,
+                  note="raw v3 TypedDataSet export, copied whole (github Jpmartinslag/neural-temporal-relational-"
+                       "model c485364b); all 40 COROP regions and CR99 Extra-Regio; no DataProperties or Perioden in "
+                       "the capture"),
         _jobs_by_sector_v3(shared),
         # 70072NED: two StatLine CSV downloads of different table versions; the file name holds the download time.
         *[_one_file("70072NED", f"bundle-70072NED-{vintage[:10]}", "statline_csv", rel, "UntypedDataSet", rows=rows,
@@ -123,6 +152,8 @@ def bundle(shared: Path) -> list[BundledFetch]:
                   complete_rows=110,
                   note="processed by a third party (zone_id, target_year, stock = all-SBI establishments on "
                        "1 January)"),
+        _kwb_2020_v3(shared),
+        _establishments_per_municipality(shared),
         # 2024 municipality -> COROP list (CBS "Gebieden in Nederland 2024", processed by woonstadrotterdam, MIT).
         _one_file("GEBIEDEN2024", "bundle-GEBIEDEN2024-corop", "region_crosswalk",
                   "regions/woonplaats_gemeente_corop_2024_woningwaardering.csv", "gemeente_corop",

@@ -7,6 +7,7 @@ import pytest
 from regiostat.landing.zone import LandingZone
 from regiostat.sources.cbs.catalog import load_catalog
 from regiostat.sources.cbs.readers import CaptureError, read_capture
+from regiostat.sources.protocol import SourceError
 from tests.conftest import PATHS
 
 SPECS = {s.id: s for s in load_catalog(PATHS.tables_toml)}
@@ -25,11 +26,13 @@ def test_every_bundled_fetch_reads_into_the_raw_shape(bundled_zone):
     assert shapes == {
         "20260702T121102Z-03759NED": ("cbs_v4", 13568),
         "bundle-03759NED-statline-metadata": ("statline_csv", 0),
-        "bundle-83582NED-cr07-cr10": ("cbs_v3_feed", 1680),
+        "bundle-83582NED-corop": ("cbs_v3_feed", 17220),
         "bundle-83583NED-statline-bq": ("cbs_v3_api", 7440),
         "bundle-70072NED-2018-06-06": ("statline_csv", 770 * 7),
         "bundle-70072NED-2019-12-29": ("statline_csv", 300 * 7),
         "bundle-81578NED-stock-panel": ("derived_csv", 110),
+        "bundle-84799NED-statline-bq": ("cbs_v3_api", 356 * 111),  # 111 numeric topics of 118 columns
+        "bundle-81575NED-per-gemeente": ("derived_json", 342),
     }
 
 
@@ -73,4 +76,35 @@ def test_v4_schema_drift_is_refused_naming_the_file(tmp_path, row, rule):
     zone, page = _land_v4_page(tmp_path, [row])
     with pytest.raises(CaptureError) as err:
         _capture(zone, "f")
+    assert page.path in str(err.value) and rule in str(err.value)
+
+
+def _land_derived_json(tmp_path, doc):
+    zone = LandingZone(tmp_path)
+    page = zone.write(json.dumps(doc).encode(), source="derived_json", table_id="81575NED", fetch_id="j",
+                      entity="per_gemeente", media_type="application/json", origin="u")
+    zone.mark_complete("81575NED", "j", source="derived_json", origin="u", rows=len(doc.get("per_gemeente", {})))
+    return zone, page
+
+
+def test_a_processed_json_reads_with_its_prefix_period_and_declared_measure(tmp_path):
+    """Synthetic two-municipality document in the shape of the bundled 81575NED file (not real figures)."""
+    zone, _ = _land_derived_json(tmp_path, {"periode": "2026JJ00", "per_gemeente": {"0114": 10, "0109": 20}})
+    cap = _capture(zone, "j")
+    assert cap.observations.select("region_raw", "period_raw", "value_raw", "other_dims_raw").rows() == [
+        ("GM0114", "2026JJ00", "10", "BedrijfstakkenBranchesSBI2008=T001081"),
+        ("GM0109", "2026JJ00", "20", "BedrijfstakkenBranchesSBI2008=T001081")]
+    assert cap.measures.select("measure_id", "unit", "metadata_origin").rows() == [("Vestigingen", "aantal", "declared")]
+
+
+@pytest.mark.parametrize(("doc", "rule"), [
+    ({"periode": "2026JJ00", "per_gemeente": {"GM0114": 10}}, "region_key"),    # prefix not stripped
+    ({"periode": "2026", "per_gemeente": {"0114": 10}}, "period_raw"),          # not a CBS period code
+    ({"periode": "2026JJ00", "per_gemeente": {"0114": "tien"}}, "value_raw"),   # not a number
+    ({"periode": "2026JJ00", "gemeenten": {"0114": 10}}, "per_gemeente"),      # values under another key
+])
+def test_a_processed_json_that_drifts_is_refused_naming_file_and_rule(tmp_path, doc, rule):
+    zone, page = _land_derived_json(tmp_path, doc)
+    with pytest.raises(SourceError) as err:
+        _capture(zone, "j")
     assert page.path in str(err.value) and rule in str(err.value)

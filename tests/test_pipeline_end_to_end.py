@@ -39,7 +39,7 @@ def test_every_83582ned_value_matches_the_source_csv(warehouse, bundled_zone):
     fact = {(r, p, s): v for r, p, s, v in warehouse.execute("""
         SELECT region_code, period_code, sector_code, value FROM core.fact_observation
         WHERE table_id = '83582NED'""").fetchall()}
-    assert len(source) == 1680 and fact.keys() == source.keys()
+    assert len(source) == 17220 and fact.keys() == source.keys()
     for key, published in source.items():
         expected = round(float(published) * 1000) if published else None
         assert fact[key] == expected, key

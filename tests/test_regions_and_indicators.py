@@ -9,13 +9,16 @@ from regiostat.regions.custom import CustomRegion, RegionConfigError, load_regio
 from regiostat.regions.hierarchy import parent_intervals, parents_in_year
 from tests.conftest import PATHS
 
-KNOWN = {"GM0114", "GM0109", "GM0118", "GM0160", "PV23", "PV25"}
+KNOWN = {"GM0114", "GM0109", "GM0118", "GM0160", "PV23", "PV25", *(f"CR{n}" for n in range(10, 17))}
 
 
 def test_shipped_region_config_is_valid():
     config = load_region_config(PATHS.regions_toml, known_codes=KNOWN)
     assert {r.id: r.members for r in config.regions} == {
         "dutch_techzone": ("GM0114", "GM0109", "GM0118", "GM0160"), "oost_nederland": ("PV23", "PV25")}
+    oost = config.regions[1]
+    assert oost.members_in(2016, "corop") == ("CR10", "CR11", "CR12", "CR13", "CR14", "CR15", "CR16")
+    assert config.regions[0].members_in(1990) == ("GM0114", "GM0109", "GM0118", "GM0160")  # every year
     assert config.boundary_years == (2019,)
 
 

@@ -103,12 +103,18 @@ CREATE TABLE IF NOT EXISTS core.boundary_change (
     kind VARCHAR NOT NULL, hectares DOUBLE, dwellings BIGINT, inhabitants BIGINT, described_at VARCHAR, text VARCHAR,
     n_sources BIGINT
 );
+-- live_wiring: "live wiring unverified against a recorded response" where no recorded response of the
+-- table's shape was ever read (keys from published metadata or public code, tested on generated data).
 CREATE TABLE IF NOT EXISTS core.dim_indicator (
     code VARCHAR PRIMARY KEY, name_nl VARCHAR, name_en VARCHAR, unit VARCHAR, definition VARCHAR,
-    aggregation VARCHAR, rule VARCHAR, sources VARCHAR
+    aggregation VARCHAR, rule VARCHAR, sources VARCHAR, live_wiring VARCHAR
 );
+-- member_set: 'members' (the region's own list) or the level of another list of the same territory
+-- (members_by_level, e.g. 'corop' for Oost-Nederland); valid_from_year / valid_to_year: the years a member
+-- belongs to the region, both inclusive, null = open-ended.
 CREATE TABLE IF NOT EXISTS core.custom_region (
-    region_id VARCHAR NOT NULL, name VARCHAR, member_code VARCHAR NOT NULL, description VARCHAR
+    region_id VARCHAR NOT NULL, name VARCHAR, member_code VARCHAR NOT NULL, description VARCHAR,
+    member_set VARCHAR NOT NULL, valid_from_year BIGINT, valid_to_year BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS meta.build_info (

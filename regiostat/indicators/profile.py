@@ -8,8 +8,17 @@ from datetime import date
 import polars as pl
 
 from regiostat.indicators.catalogue import Indicator
-from regiostat.indicators.values import indicator_values
-from regiostat.regions.aggregate import build_profile, hierarchy_members
+from regiostat.indicators.values import flow_rows, indicator_values
+from regiostat.regions import flows
+from regiostat.regions.aggregate import (
+    COUNTRY,
+    EXTRA_REGIO,
+    PROFILE_SCHEMA,
+    build_profile,
+    corop_members,
+    custom_members,
+    hierarchy_members,
+)
 from regiostat.regions.custom import CustomRegion
 
 PROFILE_COLUMNS = ("region_code", "region_name", "region_level", "year", "indicator", "indicator_name", "value",
@@ -31,12 +40,17 @@ def municipalities_by_year(dim_region: pl.DataFrame, years: list[int]) -> pl.Dat
 def regional_profile(indicators: dict[str, Indicator], regions: tuple[CustomRegion, ...], facts: pl.DataFrame,
                      region_parent: pl.DataFrame, dim_region: pl.DataFrame, custom_region: pl.DataFrame,
                      dim_indicator: pl.DataFrame) -> pl.DataFrame:
-    """Published values, sums over the region hierarchy and the custom regions, and ratios of sums; each row
-    named, with its indicator's unit and rule, and ``is_complete`` when every member had data."""
+    """Published values, sums over the region hierarchy (from municipalities, and from COROP regions for
+    COROP-only tables), the custom regions, border flows and ratios of sums; each row named, with its
+    indicator's unit and rule, and ``is_complete`` when every member had data. CR99 (Extra-Regio) counts in
+    the country's sums but is no region of its own."""
     published = indicator_values(indicators, facts)
     years = published["year"].unique().sort().to_list()
-    hierarchy = hierarchy_members(region_parent, municipalities_by_year(dim_region, years))
-    profile = build_profile(indicators, published, hierarchy, regions)
+    by_year = municipalities_by_year(dim_region, years)
+    hierarchy = hierarchy_members(region_parent, by_year)
+    flow_values = _border_flows(indicators, regions, facts, region_parent, dim_region)
+    profile = build_profile(indicators, published, hierarchy, regions, corop_members(region_parent, years),
+                            flow_values).filter(pl.col("region_code") != EXTRA_REGIO)
     names = pl.concat([dim_region.select("region_code", "region_name", "region_level"),
                        custom_region.select(pl.col("region_id").alias("region_code"), pl.col("name").alias(
                            "region_name"), pl.lit("custom").alias("region_level")).unique()])
@@ -47,3 +61,22 @@ def regional_profile(indicators: dict[str, Indicator], regions: tuple[CustomRegi
                           .otherwise(pl.col("members_with_data") == pl.col("members_expected"))
                           .alias("is_complete"))
             .select(PROFILE_COLUMNS))
+
+
+def _border_flows(indicators: dict[str, Indicator], regions: tuple[CustomRegion, ...], facts: pl.DataFrame,
+                  region_parent: pl.DataFrame, dim_region: pl.DataFrame) -> pl.DataFrame:
+    """Every border_flow indicator for municipalities, their COROP region, province, landsdeel and custom
+    regions, from the first source that has flows."""
+    frames = []
+    for ind in (i for i in indicators.values() if i.aggregation == "border_flow"):
+        for source in ind.sources:
+            rows = flow_rows(source, facts)
+            if rows.is_empty():
+                continue
+            years = rows["year"].unique().sort().to_list()
+            municipalities = municipalities_by_year(dim_region, years)
+            members = flows.municipality_members(hierarchy_members(region_parent, municipalities),
+                                                 custom_members(regions, years), municipalities, COUNTRY)
+            frames.append(flows.border_flows(ind.code, source.flow, rows, members))
+            break
+    return pl.concat(frames) if frames else pl.DataFrame(schema=PROFILE_SCHEMA)

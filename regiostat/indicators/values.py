@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from regiostat.codes import REGION_ALIASES
 from regiostat.indicators.catalogue import Indicator, Source
 
 INDICATOR_VALUE_SCHEMA = {
@@ -23,15 +24,41 @@ def dimension_filter(source: Source) -> pl.Expr:
     return expr
 
 
+def period_filter(source: Source) -> pl.Expr:
+    """The periods a source reads: yearly codes, or December of each year (``2022MM12``) for tables that
+    describe the situation in December."""
+    if source.period == "december":
+        return pl.col("period_code").str.ends_with("MM12")
+    return pl.col("period_type") == "jaar"
+
+
 def source_rows(source: Source, facts: pl.DataFrame) -> pl.DataFrame:
     """The rows one source reads, not aggregated: the yearly observations of its table, measure and
-    dimensions (and sum_over codes). Null values stay. ``facts`` carry each period's year and type."""
+    dimensions (and sum_over codes), region codes in their one spelling (NL00 -> NL01). Null values stay.
+    ``facts`` carry each period's year and type. A flow source has no row per region (a region's flow is
+    computed from several rows, :func:`flow_rows`), so it reads none here."""
+    if source.flow is not None:
+        return facts.clear()
     rows = facts.filter(pl.col("table_id") == source.table, pl.col("measure_id") == source.measure,
-                        dimension_filter(source), pl.col("period_type") == "jaar")
+                        dimension_filter(source), period_filter(source))
     for dim, codes in source.sum_over.items():
         pattern = f"(^|;){dim}=({'|'.join(codes)})(;|$)"
         rows = rows.filter(pl.col("dimension_key").str.contains(pattern))
-    return rows
+    return rows.with_columns(pl.col("region_code").replace(REGION_ALIASES))
+
+
+def flow_rows(source: Source, facts: pl.DataFrame) -> pl.DataFrame:
+    """The flows of a flow source as (origin, destination, year, value, source_table): the table's region
+    dimension is one end of each flow and the other end is in the dimension key, whichever way round."""
+    flow = source.flow
+    rows = facts.filter(pl.col("table_id") == source.table, pl.col("measure_id") == source.measure,
+                        dimension_filter(source), period_filter(source), pl.col("value").is_not_null())
+    other = pl.col("dimension_key").str.extract(f"(^|;)({flow.origin}|{flow.destination})=([^;]*)", 3)
+    other_is_destination = pl.col("dimension_key").str.contains(f"(^|;){flow.destination}=")
+    return rows.select(
+        pl.when(other_is_destination).then(pl.col("region_code")).otherwise(other).alias("origin"),
+        pl.when(other_is_destination).then(other).otherwise(pl.col("region_code")).alias("destination"),
+        "year", "value", pl.lit(source.table).alias("source_table"))
 
 
 def source_values(indicator: Indicator, source: Source, facts: pl.DataFrame) -> pl.DataFrame:
@@ -57,6 +84,8 @@ def indicator_values(indicators: dict[str, Indicator], facts: pl.DataFrame) -> p
     """Published values of every source-backed indicator; the first source with a value wins per region-year."""
     frames = []
     for ind in indicators.values():
+        if ind.aggregation == "border_flow":  # computed per region from its flows (regiostat.regions.flows)
+            continue
         for rank, source in enumerate(ind.sources):
             frames.append(source_values(ind, source, facts).with_columns(pl.lit(rank).alias("_rank")))
     if not frames:

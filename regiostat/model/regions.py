@@ -9,7 +9,8 @@ from regiostat.regions import hierarchy
 from regiostat.regions.custom import RegionConfig
 
 CUSTOM_REGION_SCHEMA = {"region_id": pl.String, "name": pl.String, "member_code": pl.String,
-                        "description": pl.String}
+                        "description": pl.String, "member_set": pl.String, "valid_from_year": pl.Int64,
+                        "valid_to_year": pl.Int64}
 
 
 def region_parent(memberships: pl.DataFrame, codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame:
@@ -31,6 +32,8 @@ def parent_overlaps(region_parent: pl.DataFrame) -> pl.DataFrame:
 
 
 def custom_region_table(config: RegionConfig) -> pl.DataFrame:
-    """One row per custom region and member."""
-    return pl.DataFrame([dict(region_id=r.id, name=r.name, member_code=m, description=r.description)
-                         for r in config.regions for m in r.members], schema=CUSTOM_REGION_SCHEMA)
+    """One row per custom region, member list and member, with the years the member belongs to it."""
+    return pl.DataFrame([dict(region_id=r.id, name=r.name, member_code=m.code, description=r.description,
+                              member_set=member_set, valid_from_year=m.valid_from, valid_to_year=m.valid_to)
+                         for r in config.regions for member_set, members in r.member_sets().items()
+                         for m in members], schema=CUSTOM_REGION_SCHEMA)

@@ -25,6 +25,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "jobs per establishment": ("banen per vestiging", "jobs per establishment"),
     "%": ("%", "%"),
     "ratio": ("verhouding", "ratio"),
+    "per 1 000 inhabitants": ("per 1.000 inwoners", "per 1,000 inhabitants"),
 }
 
 METHODS: dict[str, tuple[str, str]] = {
@@ -32,6 +33,9 @@ METHODS: dict[str, tuple[str, str]] = {
     "sum of members": ("som van de leden", "sum of members"),
     "sum of municipalities": ("som van de gemeenten", "sum of municipalities"),
     "ratio of sums": ("verhouding van sommen", "ratio of sums"),
+    "sum of COROP regions": ("som van de COROP-gebieden", "sum of COROP regions"),
+    "sum of members (corop)": ("som van de leden (COROP-gebieden)", "sum of members (COROP regions)"),
+    "flows across the border": ("stromen over de grens", "flows across the border"),
 }
 
 STATUSES: dict[str, tuple[str, str]] = {
@@ -82,8 +86,9 @@ def format_plain(value: float) -> str:
 
 
 def decimals_for(value: float, unit: str) -> int:
-    """Shares get one decimal, counts none, other ratios two: enough to read, no false precision."""
-    if unit == "%":
+    """Shares and rates per 1 000 get one decimal, counts none, other ratios two: enough to read, no false
+    precision."""
+    if unit in ("%", "per 1 000 inhabitants"):
         return 1
     if float(value).is_integer():
         return 0

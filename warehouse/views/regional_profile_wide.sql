@@ -11,6 +11,7 @@ wide AS (
         max(value) FILTER (WHERE indicator = 'cbs_employee_jobs_manufacturing_c') AS cbs_manufacturing_jobs_c,
         max(value) FILTER (WHERE indicator = 'cbs_industry_share_bf')             AS cbs_industry_share_bf_pct,
         max(value) FILTER (WHERE indicator = 'cbs_industry_share_c')              AS cbs_manufacturing_share_c_pct,
+        max(value) FILTER (WHERE indicator = 'cbs_industry_share_be')             AS cbs_industry_share_be_pct,
         max(value) FILTER (WHERE indicator = 'cbs_jobs_kerncijfers')              AS cbs_jobs_kerncijfers,
         max(value) FILTER (WHERE indicator = 'cbs_kerncijfers_industry_share_bf') AS cbs_kerncijfers_industry_share_bf_pct,
         max(value) FILTER (WHERE indicator = 'lisa_jobs')                         AS lisa_jobs,
@@ -18,7 +19,11 @@ wide AS (
         max(value) FILTER (WHERE indicator = 'cbs_establishments')                AS cbs_establishments,
         max(value) FILTER (WHERE indicator = 'lisa_establishments')               AS lisa_establishments,
         max(value) FILTER (WHERE indicator = 'lisa_average_establishment_size')   AS lisa_average_establishment_size,
-        max(value) FILTER (WHERE indicator = 'population')                        AS population
+        max(value) FILTER (WHERE indicator = 'population')                        AS population,
+        max(value) FILTER (WHERE indicator = 'bijstand_per_1000_inhabitants')     AS bijstand_per_1000,
+        max(value) FILTER (WHERE indicator = 'ao_per_1000_inhabitants')           AS ao_per_1000,
+        max(value) FILTER (WHERE indicator = 'ww_per_1000_inhabitants')           AS ww_per_1000,
+        max(value) FILTER (WHERE indicator = 'commuting_out_in_ratio')            AS commuting_out_in_ratio
     FROM p GROUP BY region_code, year
 )
 SELECT
@@ -30,14 +35,16 @@ SELECT
         OVER (PARTITION BY w.region_code ORDER BY w.year ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         AS cbs_employee_jobs_change_base_year,
     w.cbs_industry_jobs_bf, w.cbs_manufacturing_jobs_c, w.cbs_industry_share_bf_pct, w.cbs_manufacturing_share_c_pct,
+    w.cbs_industry_share_be_pct,
     w.cbs_jobs_kerncijfers, w.cbs_kerncijfers_industry_share_bf_pct,
     w.lisa_jobs,
     w.lisa_jobs - lag(w.lisa_jobs) OVER (PARTITION BY w.region_code ORDER BY w.year) AS lisa_jobs_change_prev_year,
     w.lisa_manufacturing_jobs_c, w.cbs_establishments, w.lisa_establishments, w.lisa_average_establishment_size,
-    w.population,
+    w.population, w.bijstand_per_1000, w.ao_per_1000, w.ww_per_1000, w.commuting_out_in_ratio,
     nl.cbs_employee_jobs AS nl_cbs_employee_jobs, nl.cbs_industry_share_bf_pct AS nl_cbs_industry_share_bf_pct,
     nl.cbs_manufacturing_share_c_pct AS nl_cbs_manufacturing_share_c_pct, nl.lisa_jobs AS nl_lisa_jobs,
-    nl.lisa_average_establishment_size AS nl_lisa_average_establishment_size, nl.population AS nl_population
+    nl.lisa_average_establishment_size AS nl_lisa_average_establishment_size, nl.population AS nl_population,
+    nl.bijstand_per_1000 AS nl_bijstand_per_1000, nl.ao_per_1000 AS nl_ao_per_1000, nl.ww_per_1000 AS nl_ww_per_1000
 FROM wide w
 LEFT JOIN wide nl ON nl.region_code = 'NL01' AND nl.year = w.year;
 
@@ -52,6 +59,11 @@ COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_share_bf_pct IS 'cbs_
 COMMENT ON COLUMN marts.regional_profile_wide.cbs_manufacturing_share_c_pct IS 'cbs_manufacturing_jobs_c / cbs_employee_jobs x 100 (ratio of sums)';
 COMMENT ON COLUMN marts.regional_profile_wide.cbs_jobs_kerncijfers IS 'Total jobs per CBS regional key figures (70072NED)';
 COMMENT ON COLUMN marts.regional_profile_wide.cbs_kerncijfers_industry_share_bf_pct IS 'B-F jobs / total jobs x 100 from 70072NED (ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_share_be_pct IS 'CBS employee jobs in SBI B-E (industry excl. construction) / cbs_employee_jobs x 100 (ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.bijstand_per_1000 IS 'Persons with a bijstand benefit per 1 000 inhabitants (84799NED, ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.ao_per_1000 IS 'Persons with a disability benefit (WAO, WIA, WAZ, Wajong) per 1 000 inhabitants (84799NED, ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.ww_per_1000 IS 'Persons with a WW benefit per 1 000 inhabitants (84799NED, ratio of sums)';
+COMMENT ON COLUMN marts.regional_profile_wide.commuting_out_in_ratio IS 'Out-commuters / in-commuters, flows between members not counted (85481NED, live mode)';
 COMMENT ON COLUMN marts.regional_profile_wide.lisa_jobs IS 'LISA jobs on 1 April (full-time + part-time + temps, incl. self-employed); never merged with CBS jobs';
 COMMENT ON COLUMN marts.regional_profile_wide.lisa_jobs_change_prev_year IS 'lisa_jobs minus the previous available year';
 COMMENT ON COLUMN marts.regional_profile_wide.lisa_manufacturing_jobs_c IS 'LISA jobs in SBI C, where the export gives sectors';
@@ -65,3 +77,6 @@ COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_manufacturing_share_c_pct I
 COMMENT ON COLUMN marts.regional_profile_wide.nl_lisa_jobs IS 'The same figure for the Netherlands (NL01) in the same year';
 COMMENT ON COLUMN marts.regional_profile_wide.nl_lisa_average_establishment_size IS 'The same figure for the Netherlands (NL01) in the same year';
 COMMENT ON COLUMN marts.regional_profile_wide.nl_population IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_bijstand_per_1000 IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_ao_per_1000 IS 'The same figure for the Netherlands (NL01) in the same year';
+COMMENT ON COLUMN marts.regional_profile_wide.nl_ww_per_1000 IS 'The same figure for the Netherlands (NL01) in the same year';

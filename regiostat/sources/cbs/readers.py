@@ -27,6 +27,7 @@ from regiostat.model.observations import (
 from regiostat.sources.cbs import formats as source_formats
 from regiostat.sources.cbs import statline_csv
 from regiostat.sources.cbs.catalog import TableSpec
+from regiostat.sources.cbs.derived_json import read_derived_json
 from regiostat.sources.protocol import SourceError
 from schemas.validation import validate
 
@@ -344,4 +345,5 @@ _READERS: dict[str, Callable[[LandingZone, list[LandingEntry], TableSpec], Captu
     "cbs_v3_feed": _read_v3,
     "statline_csv": _read_statline,
     "derived_csv": _read_derived,
+    "derived_json": read_derived_json,
 }

@@ -31,12 +31,14 @@ class CbsSource:
     def feeds(self, paths: ProjectPaths) -> list[Feed]:
         return [Feed(name=f"cbs_{spec.asset_suffix}", table_ids=(spec.id,), title=spec.title, licence=LICENCE,
                      file_kinds=("json",), details={"cbs_table": spec.id, "api": spec.api}, config=spec)
-                for spec in load_catalog(paths.tables_toml)]
+                for spec in load_catalog(paths.tables_toml) if spec.enabled]
 
     def land(self, feed: Feed, ctx: LandingContext) -> LandingReport:
         spec: TableSpec = feed.config
         zone = ctx.zone
-        if ctx.mode == "bundled":
+        if ctx.mode == "live" and spec.bundled_only:
+            ctx.log(f"{spec.id}: not fetched live, the shipped capture is landed instead: {spec.bundled_only}")
+        if ctx.mode == "bundled" or spec.bundled_only:
             if not LandingZone(ctx.paths.bundled_landing_dir).complete_fetches(spec.id):
                 ctx.log(f"{spec.id}: no bundled capture; this table is filled in live mode only "
                         "(REGIOSTAT_MODE=live)")
