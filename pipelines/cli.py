@@ -92,13 +92,14 @@ def _one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[arg
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
+        from regiostat.landing.zone import LandingError
         from regiostat.publish.lock import RunLockTimeout
         from regiostat.publish.release import PublishError
         from regiostat.publish.versions import PointerError
 
         try:
             return func(args)
-        except (PublishError, PointerError, RunLockTimeout, ValueError, OSError) as exc:
+        except (PublishError, PointerError, RunLockTimeout, LandingError, ValueError, OSError) as exc:
             if getattr(args, "debug", False):
                 raise
             print(f"{args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -139,6 +140,32 @@ def _query(args: argparse.Namespace) -> int:
         return 1
     finally:
         con.close()
+    return 0
+
+
+@_one_line_errors
+def _fetches(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.landing.fetches import describe, fetch_states
+    from regiostat.landing.zone import LandingZone
+
+    zone = LandingZone(settings_from_env(args.home).landing_dir)
+    print(describe(fetch_states(zone, args.table)))
+    return 0
+
+
+@_one_line_errors
+def _retire_fetch(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.landing.fetches import retire
+    from regiostat.landing.zone import LandingZone
+    from regiostat.publish.lock import run_lock
+
+    settings = settings_from_env(args.home)
+    with run_lock(settings.lock_path, run_id="retire-fetch", timeout=settings.lock_timeout_seconds,
+                  on_wait=lambda msg: print(msg, file=sys.stderr)):  # never while a run reads the landing zone
+        row = retire(LandingZone(settings.landing_dir), args.fetch_id, args.reason)
+    print(f"retired fetch {row.fetch_id} ({row.table_id}): kept in the landing zone, never read, no longer reported")
     return 0
 
 
@@ -240,6 +267,15 @@ def main(argv: list[str] | None = None) -> int:
     build = sub.add_parser("build", help="run the full_refresh job in-process and publish the warehouse")
     build.add_argument("--live", action="store_true", help="fetch from CBS instead of the bundled real data")
     build.set_defaults(func=_build)
+    fetches = sub.add_parser("fetches", help="list the landed fetches and their state (landing, complete, failed, "
+                             "retired)")
+    fetches.add_argument("--table", help="only this table id (e.g. 03759NED)")
+    fetches.set_defaults(func=_fetches)
+    retire = sub.add_parser("retire-fetch", help="retire a failed fetch (or one that never completed): kept on disk, "
+                            "never read, no longer reported")
+    retire.add_argument("fetch_id")
+    retire.add_argument("--reason", default="retired by an operator", help="why, kept with the fetch")
+    retire.set_defaults(func=_retire_fetch)
     imp = sub.add_parser("import-statline", help="land a StatLine CSV download (and its metadata file)")
     imp.add_argument("file")
     imp.add_argument("--metadata")

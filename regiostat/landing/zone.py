@@ -38,6 +38,9 @@ from pathlib import Path, PurePosixPath
 MANIFEST_NAME = "manifest.jsonl"
 TORN_SUFFIX = ".torn"  # unterminated manifest tails (crash mid-append) are set aside here, never dropped
 COMPLETE_ENTITY = "_complete"
+FAILED_ENTITY = "_failed"  # a complete fetch that failed its raw checks: kept for inspection, never read
+RETIRED_ENTITY = "_retired"  # a fetch an operator retired: kept, never read, no longer reported
+FINISHED_ENTITIES = (COMPLETE_ENTITY, FAILED_ENTITY, RETIRED_ENTITY)  # rows about a fetch, not files of it
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -229,6 +232,16 @@ class LandingZone:
         self._append(entry)
         return entry
 
+    def mark_fetch(self, done: LandingEntry, entity: str, reason: str) -> LandingEntry:
+        """Record what became of a fetch (``FAILED_ENTITY`` or ``RETIRED_ENTITY``) and why; its files stay."""
+        if entity not in (FAILED_ENTITY, RETIRED_ENTITY):
+            raise ValueError(f"not a fetch state row: {entity!r}")
+        entry = LandingEntry(source=done.source, table_id=done.table_id, entity=entity, page=0, origin=done.origin,
+                             fetched_at=utc_now_iso(), sha256="", path="", media_type="", fetch_id=done.fetch_id,
+                             note=" ".join(reason.split())[:2000])
+        self._append(entry)
+        return entry
+
     def path_of(self, rel: str) -> Path:
         """The file a manifest path names, refusing any path that would leave the landing root."""
         parts = PurePosixPath(rel).parts
@@ -243,11 +256,13 @@ class LandingZone:
         Idempotent: files already here (same path, same sha256) are skipped. Returns files copied.
         """
         mine = {e.path: e for e in self.entries() if e.fetch_id == fetch_id}
-        if any(e.entity == COMPLETE_ENTITY for e in mine.values()) or fetch_id in self.complete_fetches():
+        if any(e.entity in FINISHED_ENTITIES for e in mine.values()):  # here already (in use, failed or retired)
             return 0
         rows = [e for e in other.entries() if e.fetch_id == fetch_id]
-        if not any(e.entity == COMPLETE_ENTITY for e in rows):
-            raise LandingError(f"fetch {fetch_id} is not complete in {other.root}; only complete fetches are imported")
+        if not any(e.entity == COMPLETE_ENTITY for e in rows) or any(e.entity in (FAILED_ENTITY, RETIRED_ENTITY)
+                                                                     for e in rows):
+            raise LandingError(f"fetch {fetch_id} is not complete and in use in {other.root}; only those are imported")
+        rows = [e for e in rows if e.entity not in (FAILED_ENTITY, RETIRED_ENTITY)]
         copied = 0
         for entry in rows:
             if entry.entity == COMPLETE_ENTITY:
@@ -320,12 +335,16 @@ class LandingZone:
         return next((e for e in self.entries() if e.path == path), None)
 
     def complete_fetches(self, table_id: str | None = None) -> list[str]:
-        """Fetch ids that finished, oldest first."""
-        return [
-            e.fetch_id
-            for e in self.entries()
-            if e.entity == COMPLETE_ENTITY and (table_id is None or e.table_id == table_id.upper())
-        ]
+        """Fetch ids that finished and are in use, oldest first (a failed or retired fetch is not)."""
+        return [e.fetch_id for e in self.usable_completes(None if table_id is None else (table_id,))]
+
+    def usable_completes(self, table_ids: tuple[str, ...] | None = None) -> list[LandingEntry]:
+        """The ``_complete`` rows of the fetches in use (of these tables), in landing order."""
+        entries = self.entries()
+        unusable = {e.fetch_id for e in entries if e.entity in (FAILED_ENTITY, RETIRED_ENTITY)}
+        wanted = None if table_ids is None else {t.upper() for t in table_ids}
+        return [e for e in entries if e.entity == COMPLETE_ENTITY and e.fetch_id not in unusable
+                and (wanted is None or e.table_id in wanted)]
 
     def latest_complete_fetch(self, table_id: str) -> list[LandingEntry]:
         """The files of the newest complete fetch of a table (what staging reads), checked against its _complete row."""
@@ -337,7 +356,7 @@ class LandingZone:
         entries = self.entries()
         files = self._files_of(fetch_id, entries)
         done = [e for e in entries if e.fetch_id == fetch_id and e.entity == COMPLETE_ENTITY]
-        return self._verify(done[-1], files) if done else files
+        return self._verify(done[0], files) if done else files
 
     def verified_files(self, done: LandingEntry) -> list[LandingEntry]:
         """The files of the complete fetch ``done`` (its ``_complete`` row), checked against that row."""
@@ -345,7 +364,7 @@ class LandingZone:
 
     @staticmethod
     def _files_of(fetch_id: str, entries: list[LandingEntry]) -> list[LandingEntry]:
-        return [e for e in entries if e.fetch_id == fetch_id and e.entity != COMPLETE_ENTITY]
+        return [e for e in entries if e.fetch_id == fetch_id and e.entity not in FINISHED_ENTITIES]
 
     def _verify(self, done: LandingEntry, files: list[LandingEntry]) -> list[LandingEntry]:
         """Refuse a complete fetch whose manifest rows no longer match what its _complete row recorded: a lost or

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import polars as pl
 
-from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone
+from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.model.observations import Capture
 from regiostat.paths import ProjectPaths
 
@@ -123,7 +123,7 @@ class Source(Protocol):
 
 def complete_fetches(zone: LandingZone, feed: Feed) -> list[LandingEntry]:
     """The ``_complete`` entries of the feed's fetches, in landing order."""
-    return [e for e in zone.entries() if e.entity == COMPLETE_ENTITY and e.table_id in feed.table_ids]
+    return zone.usable_completes(feed.table_ids)  # a failed or retired fetch is kept, and never read
 
 
 def copy_bundled(zone: LandingZone, bundled: LandingZone, table_ids: tuple[str, ...]) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone, new_fetch_id
+from regiostat.landing.zone import FINISHED_ENTITIES, LandingEntry, LandingZone, new_fetch_id
 from regiostat.sources.cbs.client import (
     LIMIT_SETTINGS,
     CbsClient,
@@ -120,7 +120,7 @@ class _Run:
         if mine:
             fetch_id = mine[-1].fetch_id
             files = [e for e in mine if e.fetch_id == fetch_id]
-            unfinished = all(e.entity != COMPLETE_ENTITY for e in files)
+            unfinished = all(e.entity not in FINISHED_ENTITIES for e in files)  # never resume a retired fetch
             same_version = all((e.table_modified, e.table_version) == (modified, version) for e in files)
             same_query = all(e.origin in first_urls for e in files if e.page == 1 and e.entity in _DATA_ENTITIES)
             run = cls(landing, table_id, fetch_id, files, modified=modified, version=version)

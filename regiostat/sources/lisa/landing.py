@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from regiostat.landing.zone import LandingEntry, LandingError, LandingZone, safe_part
+from regiostat.landing.zone import FINISHED_ENTITIES, LandingEntry, LandingError, LandingZone, safe_part
 from regiostat.sources.lisa.decode import MAX_BYTES
 from regiostat.sources.lisa.errors import LisaFileError
 from regiostat.sources.lisa.reader import read_lisa_export
@@ -87,8 +87,8 @@ def land_lisa_content(landing: LandingZone, filename: str, content: bytes, *, mu
     export = read_lisa_export(content, filename, municipalities=municipalities, max_bytes=max_bytes)
     fetch_id = f"lisa-{hashlib.sha256(content).hexdigest()[:20]}"
     landed = landing.pages_of(fetch_id)
-    if landed and fetch_id in landing.complete_fetches(TABLE_ID):
-        return landed[0]
+    if landed and any(e.fetch_id == fetch_id and e.entity in FINISHED_ENTITIES for e in landing.entries()):
+        return landed[0]  # landed before (in use, or failed / retired: then it stays so)
     common = dict(source=LANDING_SOURCE, vintage=str(export.years[-1]), note=export.attribution)
     entry = landed[0] if landed else landing.write(  # landed but not completed: a crash in between
         content, table_id=TABLE_ID, entity=export.shape, origin=filename, fetch_id=fetch_id,
