@@ -7,9 +7,9 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import failures_check, preview, split_checks, table_checks
+from assets.checks import WRITER_POOL, failures_check, preview, split_checks, table_checks
 from assets.staging import STAGED
-from pipelines.resources import RegiostatSettings
+from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.configkeys import ConfigError
 from regiostat.indicators.catalogue import UNVERIFIED, catalogue_frame, load_indicators
@@ -23,19 +23,20 @@ FACT = dg.AssetKey(["core", "fact_observation"])
 REGION_PARENT = dg.AssetKey(["core", "region_parent"])
 CUSTOM_REGION = dg.AssetKey(["core", "custom_region"])
 DIM_INDICATOR = dg.AssetKey(["core", "dim_indicator"])
-INPUTS = {"staged": "staging.observations", "codes": "raw.dimension_codes", "measures": "raw.measures",
-          "fetches": "raw.fetches", "memberships": "raw.region_memberships"}
+INPUTS = {"codes": "raw.dimension_codes", "measures": "raw.measures", "fetches": "raw.fetches",
+          "memberships": "raw.region_memberships"}
 
 
 class _Inputs(dict):
-    """The staging and raw tables a builder reads, each read when it first asks for it."""
+    """The small raw tables and the distinct staged values a builder reads, each read when it first asks for it."""
 
     def __init__(self, con):
         super().__init__()
         self.con = con
 
     def __missing__(self, name: str) -> pl.DataFrame:
-        self[name] = warehouse.read_table(self.con, INPUTS[name])
+        query = core.STAGED_VALUES.get(name)
+        self[name] = self.con.sql(query).pl() if query else warehouse.read_table(self.con, INPUTS[name])
         return self[name]
 
 
@@ -47,17 +48,17 @@ def _source_tables(fetches: pl.DataFrame, paths: ProjectPaths) -> pl.DataFrame:
 
 # name -> (build from the inputs, description); every one reads staging and raw, writes core.<name>
 _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] = {
-    "dim_region": (lambda i, _: core.dim_region(i["codes"], i["fetches"], i["staged"]),
+    "dim_region": (lambda i, _: core.dim_region(i["codes"], i["fetches"], i["staged_regions"]),
                    "Regions (land, landsdeel, provincie, COROP, gemeente) with CBS names, group ids, and for "
                    "municipalities the begin and abolition dates CBS states."),
     "boundary_change": (lambda i, _: core.boundary_changes(i["codes"], i["fetches"]),
                         "Municipal mergers, splits, partial transfers and renames parsed from CBS's RegioS "
                         "descriptions: date, from, to, hectares, dwellings, inhabitants and the source text."),
-    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["staged"]),
+    "dim_period": (lambda i, _: core.dim_period(i["codes"], i["fetches"], i["staged_periods"]),
                    "Period codes with year, type (jaar/kwartaal/maand) and number."),
-    "dim_measure": (lambda i, _: core.dim_measure(i["measures"], i["fetches"], i["staged"]),
+    "dim_measure": (lambda i, _: core.dim_measure(i["measures"], i["fetches"], i["staged_scales"]),
                     "Measures per source table: title, unit as published, scale factor, decimals, metadata origin."),
-    "dim_sector": (lambda i, _: core.dim_sector(i["codes"], i["fetches"], i["staged"]),
+    "dim_sector": (lambda i, _: core.dim_sector(i["codes"], i["fetches"], i["staged_sectors"]),
                    "SBI 2008 sector codes with their CBS titles and section letters."),
     "dim_dimension_code": (lambda i, _: core.dim_dimension_code(i["codes"], i["fetches"]),
                            "Titles of the codes of every other dimension (Geslacht, Leeftijd, Bedrijfsgrootte, "
@@ -65,9 +66,6 @@ _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] =
     "dim_source_table": (lambda i, paths: _source_tables(i["fetches"], paths),
                          "Source tables of every source (CBS tables, LISA exports, municipality lists): title, "
                          "number of fetches, latest vintage, version, licence."),
-    "fact_observation": (lambda i, _: core.fact_observation(i["staged"]),
-                         "One row per table, measure, region, period and dimension codes: the latest vintage, "
-                         "with value, published value, unit, status, value attribute, source kind and provenance."),
     "region_parent": (lambda i, _: regions.region_parent(i["memberships"], i["codes"], i["fetches"]),
                       "The parent of each region per level (COROP, provincie, landsdeel, arbeidsmarktregio) with the "
                       "years it holds: snapshots from 70072NED (2015), the 2024 municipality-COROP list and v4 "
@@ -75,16 +73,30 @@ _BUILDERS: dict[str, tuple[Callable[[dict, ProjectPaths], pl.DataFrame], str]] =
 }
 
 
-CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS]
+CORE_KEYS = [dg.AssetKey(["core", name]) for name in _BUILDERS] + [FACT]
+
+
+@dg.asset(key=FACT, deps=[STAGED, dg.AssetKey(["core", "dim_region"]), dg.AssetKey(["core", "dim_period"])],
+          group_name="core", kinds={"duckdb", "sql"}, pool=WRITER_POOL,
+          description="One row per table, measure, region, period and dimension codes: the latest vintage, with value, "
+                      "published value, unit, status, value attribute, source kind and provenance. Only tables staged "
+                      "again are copied again.")
+def fact_observation(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        copied, removed = core.refresh_fact_observation(con, force=rebuild_all(context))
+        rows = warehouse.row_count(con, "core.fact_observation")
+        head = con.sql("SELECT * FROM core.fact_observation LIMIT 10").pl()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "tables_copied": ", ".join(copied)[:500],
+                                          "tables_removed": ", ".join(removed), "preview": preview(head)})
 
 
 def _core_asset(name: str) -> list:
     build, description = _BUILDERS[name]
     key = dg.AssetKey(["core", name])
-    deps = [STAGED] + ([dg.AssetKey(["core", d]) for d in ("dim_region", "dim_period")] if name == "fact_observation"
-                       else [])
+    deps = [STAGED]
 
-    @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description)
+    @dg.asset(key=key, deps=deps, group_name="core", kinds={"duckdb", "polars"}, description=description,
+              pool=WRITER_POOL)
     def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             frame = build(_Inputs(con), settings.paths)
@@ -94,7 +106,7 @@ def _core_asset(name: str) -> list:
     return [_asset, table_checks(key, [f"core.{name}"])]
 
 
-@dg.asset_check(asset=FACT, name="fact_codes_in_dimensions", blocking=True,
+@dg.asset_check(asset=FACT, name="fact_codes_in_dimensions", blocking=True, pool=WRITER_POOL,
                 description="Every region and period code on a fact row exists in its dimension.")
 def fact_codes_in_dimensions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
@@ -102,7 +114,7 @@ def fact_codes_in_dimensions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return failures_check(orphans, orphan_codes=orphans.height)
 
 
-@dg.asset_check(asset=REGION_PARENT, name="region_parent_one_per_year", blocking=True,
+@dg.asset_check(asset=REGION_PARENT, name="region_parent_one_per_year", blocking=True, pool=WRITER_POOL,
                 description="For every region, level and year at most one parent.")
 def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
@@ -111,6 +123,7 @@ def region_parent_one_per_year(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 
 @dg.asset(key=CUSTOM_REGION, deps=[dg.AssetKey(["core", "dim_region"])], group_name="core", kinds={"duckdb"},
+          pool=WRITER_POOL,
           description="Custom regions from config/regions.toml (e.g. Dutch TechZone, Oost-Nederland), every member "
                       "checked against the CBS region code list.")
 def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -125,7 +138,7 @@ def custom_region(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Mat
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "regions": len(config.regions)})
 
 
-@dg.asset(key=DIM_INDICATOR, deps=[STAGED], group_name="core", kinds={"duckdb"},
+@dg.asset(key=DIM_INDICATOR, deps=[STAGED], group_name="core", kinds={"duckdb"}, pool=WRITER_POOL,
           description="The indicator catalogue (config/indicators.toml): code, Dutch and English name, unit, "
                       "definition, aggregation rule, sources and whether their live wiring was ever read from a "
                       "recorded response. Stops the run when an indicator reads a measure or code its table's "
@@ -148,6 +161,7 @@ def dim_indicator(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Mat
 def definitions(paths: ProjectPaths) -> dg.Definitions:
     check_config(paths)  # every config file strictly, and indicator wiring that needs no data: before any run
     built = [d for name in _BUILDERS for d in _core_asset(name)]
-    return split_checks([*built, fact_codes_in_dimensions, region_parent_one_per_year,
+    return split_checks([*built, fact_observation, table_checks(FACT, ["core.fact_observation"]),
+                         fact_codes_in_dimensions, region_parent_one_per_year,
                          custom_region, table_checks(CUSTOM_REGION, ["core.custom_region"]),
                          dim_indicator, table_checks(DIM_INDICATOR, ["core.dim_indicator"])])

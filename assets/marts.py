@@ -1,13 +1,14 @@
 """Marts: one asset per SQL file in warehouse/marts/ (add a file and its pandera model, get an asset and its
 check), the regional profile (+ its wide view) and the municipal series on fixed boundaries."""
 
+import re
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import failures_check, preview, split_checks, table_checks
+from assets.checks import WRITER_POOL, failures_check, preview, split_checks, table_checks
 from assets.core import CORE_KEYS, CUSTOM_REGION, DIM_INDICATOR, FACT, REGION_PARENT
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
@@ -22,15 +23,19 @@ PROFILE_VIEW = "regional_profile_wide"  # warehouse/views/<name>.sql, built with
 HARMONISED = dg.AssetKey(["marts", "municipal_series_harmonised"])
 
 
+_INPUTS = re.compile(r"^--\s*inputs:")
+
+
 def _first_comment(sql_file: Path) -> str:
     lines = sql_file.read_text().splitlines()
-    return " ".join(line.removeprefix("--").strip() for line in lines if line.startswith("--")) or sql_file.stem
+    return " ".join(line.removeprefix("--").strip() for line in lines
+                    if line.startswith("--") and not _INPUTS.match(line)) or sql_file.stem
 
 
 def _sql_mart(name: str, marts_dir: Path) -> list:
     key = dg.AssetKey(["marts", name])
 
-    @dg.asset(key=key, deps=CORE_KEYS, group_name="marts",
+    @dg.asset(key=key, deps=CORE_KEYS, group_name="marts", pool=WRITER_POOL,
               kinds={"duckdb", "sql"}, description=_first_comment(marts_dir / f"{name}.sql"),
               metadata={"sql_file": f"warehouse/marts/{name}.sql"})
     def _asset(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -39,12 +44,18 @@ def _sql_mart(name: str, marts_dir: Path) -> list:
             head = con.sql(f"SELECT * FROM marts.{warehouse.quote_ident(name)} LIMIT 10").pl()
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "preview": preview(head)})
 
-    return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True)]
+    return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True, inputs=warehouse.mart_inputs(marts_dir, name))]
+
+
+def _indicator_facts(con, indicators: dict) -> pl.DataFrame:
+    """The yearly facts the indicator catalogue's sources can read (not every row of a national table)."""
+    return warehouse.facts_for_sources(con, [(s.table, s.measure, s.dimensions)
+                                             for ind in indicators.values() for s in ind.sources])
 
 
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),
                              dg.AssetKey(["core", "dim_region"])],
-          group_name="marts", kinds={"duckdb", "polars"},
+          group_name="marts", kinds={"duckdb", "polars"}, pool=WRITER_POOL,
           description="Long profile: region x year x indicator, for municipalities, COROP regions, provinces, "
                       "landsdelen, the country and custom regions. method says whether the value is published, "
                       "a sum of members or a ratio of sums; coverage says how many members had data. Also builds "
@@ -53,7 +64,7 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
     indicators = load_indicators(settings.paths.indicators_toml)
     regions = load_region_config(settings.paths.regions_toml).regions
     with duckdb.get_connection() as con:
-        frame = regional_profile(indicators, regions, warehouse.facts_with_year(con),
+        frame = regional_profile(indicators, regions, _indicator_facts(con, indicators),
                                  *(warehouse.read_table(con, f"core.{t}") for t in (
                                      "region_parent", "dim_region", "custom_region", "dim_indicator")))
         warehouse.create_table_from(con, "marts.regional_profile", frame)
@@ -65,7 +76,7 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
 
 
 @dg.asset(key=HARMONISED, deps=[FACT, dg.AssetKey(["core", "boundary_change"]), dg.AssetKey(["core", "dim_period"])],
-          group_name="marts", kinds={"duckdb", "polars"},
+          group_name="marts", kinds={"duckdb", "polars"}, pool=WRITER_POOL,
           description="Additive municipal indicators on the municipal map of each boundary year in "
                       "config/regions.toml: converted values are flagged with method (merger_sum, split_weighted, "
                       "transfer_weighted, renamed) and weight; marts.municipal_series_contributions lists what each "
@@ -75,7 +86,7 @@ def harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
     indicators = load_indicators(settings.paths.indicators_toml)
     config = load_region_config(settings.paths.regions_toml)
     with duckdb.get_connection() as con:
-        result = municipal_series(indicators, config, warehouse.facts_with_year(con),
+        result = municipal_series(indicators, config, _indicator_facts(con, indicators),
                                   warehouse.read_table(con, "core.boundary_change"))
         warehouse.create_table_from(con, "marts.municipal_series_harmonised", result.series)
         warehouse.create_table_from(con, "marts.municipal_series_contributions", result.contributions)
@@ -89,7 +100,7 @@ def harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
     })
 
 
-@dg.asset_check(asset=HARMONISED, name="harmonised_totals_preserved", blocking=True,
+@dg.asset_check(asset=HARMONISED, name="harmonised_totals_preserved", blocking=True, pool=WRITER_POOL,
                 description="Per indicator, year and boundary year, the national total of the harmonised series "
                             "equals the total of the series before conversion (nothing created or lost).")
 def harmonised_totals_preserved(duckdb: DuckDBResource) -> dg.AssetCheckResult:

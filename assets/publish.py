@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
+from regiostat.model import state
 from regiostat.publish import release as publish
 
 PUBLISHED = dg.AssetKey(["published", "regional_warehouse"])
@@ -18,7 +19,7 @@ def definitions(upstream: list[dg.AssetKey]) -> dg.Definitions:
     """The publish step, downstream of ``upstream``: every step of the layers readers see."""
 
     @dg.asset(key=PUBLISHED, deps=[k for k in upstream if k.path[0] in READER_LAYERS],
-              group_name="publish", kinds={"duckdb"},
+              group_name="publish", kinds={"duckdb"}, pool="duckdb_writer",
               description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                           "after every upstream blocking check passed; replaced atomically, old versions kept.")
     def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
@@ -30,13 +31,17 @@ def definitions(upstream: list[dg.AssetKey]) -> dg.Definitions:
 
 def _publish(context: dg.AssetExecutionContext, settings: RegiostatSettings,
              duckdb: DuckDBResource) -> dg.MaterializeResult:
+    build_id = context.run_id or uuid.uuid4().hex
     with duckdb.get_connection() as con:
         con.execute("DELETE FROM meta.build_info")
         con.execute("INSERT INTO meta.build_info VALUES (?, ?, ?, ?, ?)",
-                    [context.run_id or uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None),
+                    [build_id, datetime.now(UTC).replace(tzinfo=None),
                      warehouse.SCHEMA_VERSION, settings.mode, settings.landing_dir])
         con.execute("CHECKPOINT")
     result = publish.publish(settings.build_db, settings.publish_path, keep=settings.keep_versions)
+    with duckdb.get_connection() as con:  # only now: a refresh skips work only once its inputs were published
+        inputs = state.build_inputs(con, settings.config_fingerprint())
+    state.write_published(settings.published_inputs_path, inputs=inputs, build_id=build_id)
     for repair in result.repaired:  # a dead writer's .wal moved aside: said loudly, it means someone wrote to it
         context.log.warning(repair)
     context.log.info(f"published {result.path} ({result.fact_rows} fact rows, version {result.version_path.name}, "

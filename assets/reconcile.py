@@ -14,18 +14,22 @@ RECONCILIATION = dg.AssetKey(["reconcile", "reconciliation"])
 
 
 @dg.asset(key=RECONCILIATION, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["core", "dim_region"]),
-                                    dg.AssetKey(["core", "dim_period"]), dg.AssetKey(["core", "custom_region"])],
+                                    dg.AssetKey(["core", "dim_period"]), dg.AssetKey(["core", "custom_region"]),
+                                    dg.AssetKey(["core", "region_parent"])],
           group_name="reconcile", kinds={"duckdb", "python"},
           description="Every figure of every source (all vintages) and every published claim in config/claims as a "
                       "claim with its precision interval; the rules of config/rules.toml; the minimal conflicts; a "
-                      "decided value per quantity with a sentence saying why; a verdict per published claim; and "
-                      "violations inside one source beyond rounding (reconcile.* tables).")
+                      "figure held per quantity with a sentence saying why; a verdict per published claim beside "
+                      "the closest real figure; and violations inside one source beyond rounding (reconcile.* "
+                      "tables).")
 def reconciliation(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        staged = warehouse.facts_with_year(con, "staging.observations")
+        where, params = run.rows_read(settings.paths)
+        staged = warehouse.facts_with_year(con, "staging.observations", where=where, params=params)
         known = set(warehouse.read_table(con, "core.dim_region")["region_code"])
+        parents = warehouse.read_table(con, "core.region_parent")
         try:
-            result = run.reconcile_warehouse(settings.paths, staged, known)
+            result = run.reconcile_warehouse(settings.paths, staged, known, parents)
         except ValueError as exc:  # a malformed claims file or rule, named with its field
             raise dg.Failure(str(exc)) from exc
         con.execute("CREATE SCHEMA IF NOT EXISTS reconcile")
@@ -35,6 +39,7 @@ def reconciliation(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Ma
     counts = verdicts.group_by("verdict").len()
     return dg.MaterializeResult(metadata={
         "claims": result.claims, "document_claims": result.document_claims, "rules": result.rules,
+        "claims_seen_by_the_engine": result.engine_claims, "drops_optimal": result.optimal,
         "conflicts": result.tables["conflicts"].height, "conflicts_complete": result.complete,
         "verdicts": dg.MetadataValue.json(dict(zip(counts["verdict"], counts["len"], strict=True))),
         "decisions_shown": result.tables["decisions"].height,

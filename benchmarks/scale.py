@@ -94,12 +94,22 @@ def run_size(periods: int, opts: Options, peer_python: Path | None, peer_problem
         steps["duckdb"] = _duckdb(opts, work)
         steps["cbsodata"] = _peer(server, table, opts, work, peer_python, peer_problem)
         env = _build_env(server, make_project(work / "project", _tables_toml(table, opts.api)), home)
-        if opts.seed_region_list:
+        if opts.seed_region_list:  # opt-in since issue 12 part 0: no LISA file needs no RegioS list
             _seed_region_list(home)
         steps["full"] = _build(env, home, opts, work, "full", server, table)
         steps["noop"] = _build(env, home, opts, work, "noop", server, table)
     steps["rebuild"] = _rebuild(env, home, opts, work, table)
     return {"periods": periods, "rows": table.row_count, "steps": {k: v.to_json() for k, v in steps.items()}}
+
+
+def _definitions(opts: Options, tables: int = 1000) -> dict:
+    """Definitions load and one catalog sensor tick with a 1,000-table SYNTHETIC configuration, in a child process."""
+    work = opts.work / "definitions"
+    shutil.rmtree(work, ignore_errors=True)
+    run = _run_step(["-m", "benchmarks.steps", "definitions", "--work", str(work), "--tables", str(tables)], opts,
+                    opts.work, "definitions")
+    measured = _measured(run, rows=None).to_json()
+    return {**measured, "report": run.last_json()}
 
 
 def _network(server, table, opts: Options, work: Path) -> Measurement:
@@ -132,25 +142,31 @@ def _peer(server, table, opts: Options, work: Path, python: Path | None, problem
 
 def _build(env: dict[str, str], home: Path, opts: Options, work: Path, name: str, server, table) -> Measurement:
     before = len(server.log)
-    run = _run_step(["-m", "pipelines.cli", "--home", str(home), "build", "--live"], opts, work, name, env=env)
+    run = _run_step(["-m", "pipelines.cli", "--home", str(home), "build", "--live", "--timings",
+                     str(work / f"{name}-timings.json")], opts, work, name, env=env)
     data_paths = {f"/odata/v1/CBS/{table.table_id}/Observations", f"/ODataFeed/odata/{table.table_id}/TypedDataSet",
                   f"/ODataApi/odata/{table.table_id}/TypedDataSet"}
     pages = sum(1 for r in server.log[before:] if r.path in data_paths and r.status == 200)
-    return _build_result(run, home, table, f"{pages} data pages fetched, {len(server.log) - before} requests")
+    return _build_result(run, home, table, f"{pages} data pages fetched, {len(server.log) - before} requests",
+                         work / f"{name}-timings.json")
 
 
 def _rebuild(env: dict[str, str], home: Path, opts: Options, work: Path, table) -> Measurement:
     for leftover in (home / "build").glob("regional_build.duckdb*"):
         leftover.unlink()  # a rebuild, not an update: nothing reused from the previous build
-    run = _run_step(["-m", "benchmarks.steps", "rebuild", "--home", str(home)], opts, work, "rebuild", env=env)
-    return _build_result(run, home, table, "landing assets skipped, no server")
+    run = _run_step(["-m", "pipelines.cli", "--home", str(home), "build", "--from-landing", "--timings",
+                     str(work / "rebuild-timings.json")], opts, work, "rebuild", env=env)
+    return _build_result(run, home, table, "regiostat build --from-landing: landing assets skipped, no server",
+                         work / "rebuild-timings.json")
 
 
-def _build_result(run: ChildRun, home: Path, table, note: str) -> Measurement:
+def _build_result(run: ChildRun, home: Path, table, note: str, timings: Path) -> Measurement:
     facts, staged = _warehouse_rows(home / "build" / "regional_build.duckdb", table.table_id)
     problems = failures(run.stderr)
     detail = note + (f"; failed: {', '.join(problems)}" if problems else "")
-    return _measured(run, rows=facts, detail=detail, extra={"staged_rows_all_vintages": staged, "failed": problems})
+    steps = json.loads(timings.read_text())["steps"] if timings.exists() else []
+    return _measured(run, rows=facts, detail=detail, extra={"staged_rows_all_vintages": staged, "failed": problems,
+                                                              "step_timings": steps})
 
 
 def failures(stderr: str) -> list[str]:
@@ -213,11 +229,8 @@ def _tables_toml(table, api: str) -> str:
 
 
 def _seed_region_list(home: Path) -> None:
-    """Land the bundled 03759NED fetch, as bundled mode and a production landing zone would hold it.
-
-    landing__lisa_exports needs a CBS RegioS code list even when there is no LISA file (issue 12 part 0);
-    without one the reconciliation never runs and the build measures less than it should.
-    """
+    """Land the bundled 03759NED fetch, as bundled mode and a production landing zone would hold it (opt-in:
+    since issue 12 part 0 a build without LISA files needs no RegioS list)."""
     from regiostat.landing.zone import LandingZone
     from regiostat.paths import ProjectPaths
 
@@ -312,12 +325,45 @@ def format_report(report: dict) -> str:
         else:
             values = [_show(per_size[str(size["rows"])][key]) for size in sizes]
         lines.append(f"{label:<50}" + "".join(f"| {v:>17} " for v in values) + f"| <= {target:g}")
+    lines += _where_time_goes(sizes) + _definitions_lines(report.get("definitions"))
     lines += ["", "notes:"] + [f"  {n}" for n in report["notes"]]
     for size in sizes:
         for key, m in size["steps"].items():
             if m["detail"]:
                 lines.append(f"  {size['rows']:,} rows, {key}: {m['detail']}")
     return "\n".join(lines)
+
+
+def _where_time_goes(sizes: list[dict], top: int = 8) -> list[str]:
+    """The full build's slowest steps per size (regiostat build --timings): wall and the process's peak RSS then."""
+    lines = []
+    for size in sizes:
+        full = size["steps"]["full"]
+        steps = full.get("extra", {}).get("step_timings") or []
+        if not steps:
+            continue
+        inside = sum(r["wall_s"] for r in steps)
+        lines += ["", f"where the full build's time goes at {size['rows']:,} rows (steps: {inside:.1f} s of "
+                      f"{full['wall_s']:.1f} s wall; the rest is start-up, imports and Dagster between steps)"]
+        for r in steps[:top]:
+            lines.append(f"  {r['step']:<48} {r['wall_s']:>7.1f} s {r['wall_s'] / full['wall_s']:>6.0%}   "
+                         f"process peak while it ran {r['peak_rss_mb']:>6.0f} MB")
+    return lines
+
+
+def _definitions_lines(measured: dict | None) -> list[str]:
+    if not measured:
+        return []
+    if measured.get("status") != "ok":
+        return ["", f"Definitions / sensor tick: {measured.get('status')} ({measured.get('detail', '')})"]
+    d = measured["report"]
+    return ["", f"Definitions load and a catalog sensor tick with {d['tables']:,} configured tables (SYNTHETIC "
+                f"catalogs of {d['catalog_entries']:,} entries, benchmarks/catalog.py), one process:",
+            f"  import dagster + pipelines {d['import_s']:.2f} s; Definitions load {d['definitions_s']:.2f} s "
+            f"({d['assets']} assets, {d['partitions']:,} partitions of landing/cbs); "
+            f"sensor tick {d['sensor_tick_s']:.2f} s "
+            f"({d['run_requests']} run requests, {d['observations']:,} observations); process wall "
+            f"{measured['wall_s']:.1f} s, peak RSS {measured['peak_rss_mb']:.0f} MB  (target: Definitions < 10 s)"]
 
 
 def _show(ratio: dict) -> str:
@@ -361,8 +407,8 @@ def _options(argv: list[str] | None) -> tuple[Options, Path | None, bool]:
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed after)")
     parser.add_argument("--peer-env", type=Path, default=DEFAULT_PEER_ENV, help="the isolated cbsodata environment")
     parser.add_argument("--offline", action="store_true", help="install the peer from uv's cache only")
-    parser.add_argument("--no-region-list", action="store_true",
-                        help="do not pre-land the bundled 03759NED RegioS list (landing__lisa_exports then fails)")
+    parser.add_argument("--region-list", action="store_true",
+                        help="pre-land the bundled 03759NED fetch first, as a production landing zone would hold it")
     args = parser.parse_args(argv)
     regions = tuple(p.strip().upper() for p in args.regions.split(",")) if args.regions else None
     per_period = synthetic.rows_per_period(region_prefixes=regions)
@@ -370,7 +416,7 @@ def _options(argv: list[str] | None) -> tuple[Options, Path | None, bool]:
         or args.rows or args.sizes
     work = args.work or Path(tempfile.mkdtemp(prefix="regiostat-scale-"))
     opts = Options(parse_sizes(text, per_period), args.api, args.seed, args.timeout, regions, work.absolute(),
-                   args.peer_env, args.offline, not args.no_region_list)
+                   args.peer_env, args.offline, args.region_list)
     return opts, args.json, args.work is None
 
 
@@ -388,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         sizes = [run_size(p, opts, peer_python, peer_problem) for p in opts.periods]
+        definitions = _definitions(opts)
     finally:
         if temporary:
             shutil.rmtree(opts.work, ignore_errors=True)
@@ -396,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "regiostat national scale (issue 12)", "synthetic": True, "table": synthetic.TABLE_ID,
         "title": synthetic.synthetic_title(opts.seed), "api": opts.api, "seed": opts.seed, "machine": machine,
         "timeout_s": opts.timeout, "total_s": round(time.perf_counter() - started, 1), "sizes": sizes,
-        "ratios": ratios(sizes), "notes": _notes(opts),
+        "ratios": ratios(sizes), "definitions": definitions, "notes": _notes(opts),
     }
     print(format_report(report))
     if json_path is not None:
@@ -411,8 +458,7 @@ def _notes(opts: Options) -> list[str]:
              "'>' = lower bound (timed out)",
              "rows: regiostat steps count core.fact_observation rows of the table in the build database"]
     if opts.seed_region_list:
-        notes.append("the bundled 03759NED fetch is pre-landed so landing__lisa_exports finds a RegioS list "
-                     "(issue 12 part 0); --no-region-list measures without it")
+        notes.append("the bundled 03759NED fetch was pre-landed (--region-list)")
     return notes
 
 

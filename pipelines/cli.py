@@ -15,30 +15,61 @@ import dagster as dg
 def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
+    from pipelines import timings
     from regiostat.configkeys import ConfigError
 
     started = time.perf_counter()
-    try:  # importing the definitions module builds its default definitions, which read the config too
-        from pipelines.definitions import FULL_REFRESH, make_definitions
-
-        defs = make_definitions(args.home)
+    try:
+        with timings.sampled() as memory:
+            result, settings, instance = _run_build(args)
     except ConfigError as exc:  # names file, entry and key: a traceback would hide it
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    settings = defs.resources["settings"]
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = defs.resolve_job_def(FULL_REFRESH).execute_in_process(run_config=quiet, instance=instance,
-                                                                   raise_on_error=False)
     causes = _print_failures(result)
     elapsed = time.perf_counter() - started
+    if args.timings:
+        timings.write(Path(args.timings), timings.step_timings(instance, result.run_id, memory.samples),
+                      total_s=elapsed, peak_rss_mb=max((mb for _, mb in memory.samples), default=0.0))
     if not result.success:
         print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed. "
               f"{_summary_of(causes)}", file=sys.stderr)
         return 1
+    published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "published__regional_warehouse"
+                    for e in result.all_events)
+    if not published:
+        print(f"nothing changed since the last publish ({settings.mode} data): {settings.publish_path} is current "
+              f"({elapsed:.1f} s); `regiostat build --force` rebuilds it anyway")
+        return 0
     print(f"built and published {settings.publish_path} in {elapsed:.1f} s ({settings.mode} data)")
     print('query it read-only: uv run regiostat query "SELECT * FROM marts.jobs_by_sector_region_year LIMIT 5"')
     return 0
+
+
+def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, object, dg.DagsterInstance]:
+    """One in-process run: every source (default), one CBS table (``--table``), or everything after landing rebuilt
+    from the landing zone without any fetch (``--from-landing``). Importing the definitions module builds its
+    default definitions, which read the config too: a config error surfaces here."""
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
+    from pipelines.resources import REBUILD_TAG
+
+    defs = make_definitions(args.home)
+    settings = defs.resources["settings"]
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if args.table:
+        job = defs.resolve_job_def("cbs_refresh")
+        return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False,
+                                      partition_key=args.table.upper(),
+                                      tags={REBUILD_TAG: "all"} if args.force else None), settings, instance
+    job = defs.resolve_job_def(FULL_REFRESH)
+    tags, selection = every_partition_tags(defs), None
+    if args.force or args.from_landing:
+        tags[REBUILD_TAG] = "all"
+    if args.from_landing:
+        selection = [k for k in defs.resolve_all_asset_keys() if k.path[0] != "landing"]
+    return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, tags=tags,
+                                  asset_selection=selection), settings, instance
+
 
 
 def _print_failures(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -266,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="run the full_refresh job in-process and publish the warehouse")
     build.add_argument("--live", action="store_true", help="fetch from CBS instead of the bundled real data")
+    scope = build.add_mutually_exclusive_group()
+    scope.add_argument("--from-landing", action="store_true",
+                       help="no fetch: rebuild every layer from the files already in the landing zone")
+    scope.add_argument("--table", metavar="ID", help="refresh only this CBS table (a partition) and what depends on it")
+    build.add_argument("--timings", metavar="FILE",
+                       help="write each step's wall time and the process's peak memory while it ran (JSON)")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild every layer even where nothing changed (after a code change; landing as usual)")
     build.set_defaults(func=_build)
     fetches = sub.add_parser("fetches", help="list the landed fetches and their state (landing, complete, failed, "
                              "retired)")
@@ -308,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     report.set_defaults(func=_report)
     args = parser.parse_args(argv)
     logging.getLogger("dagster").setLevel(logging.WARNING)
+    # when nothing changed, staging materializes nothing and every later step (checks included) is skipped; Dagster
+    # then warns for each skipped blocking check that the publish "will proceed without gating", while the publish
+    # is skipped too
+    logging.getLogger("dagster._core.execution.plan.active").addFilter(
+        lambda record: "will proceed without gating" not in record.getMessage())
     return args.func(args)
 
 

@@ -9,9 +9,17 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from regiostat.landing.zone import LandingZone
+from regiostat.model import state
 from regiostat.paths import ProjectPaths
 from regiostat.publish.lock import DEFAULT_TIMEOUT_SECONDS, run_lock
 from regiostat.sources.protocol import HttpSettings, LandingContext
+
+REBUILD_TAG = "regiostat/rebuild"  # "all": every step rebuilds every table, whatever meta.layer_state says
+
+
+def rebuild_all(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run was asked to rebuild everything (``regiostat build --from-landing``)."""
+    return context.run.tags.get(REBUILD_TAG) == "all"
 
 
 class RegiostatSettings(dg.ConfigurableResource):
@@ -42,6 +50,9 @@ class RegiostatSettings(dg.ConfigurableResource):
     http_max_rows_per_page: int = 200_000
     http_max_pages: int = 10_000
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    duckdb_memory_limit: str = "192MB"  # DuckDB spills to disk beyond this: a national table fits any machine
+    duckdb_threads: int = 2
+    fetch_concurrency: int = 2  # tables of one source fetched at once by one landing step (be polite to CBS)
 
     @property
     def paths(self) -> ProjectPaths:
@@ -53,9 +64,19 @@ class RegiostatSettings(dg.ConfigurableResource):
         return self.paths.bundled_landing_dir
 
     @property
+    def published_inputs_path(self) -> Path:
+        """Beside the build database: which build was published last and what it was made from."""
+        return Path(self.build_db).with_name("published_inputs.json")
+
+    @property
     def lock_path(self) -> Path:
         """The run lock next to the build database: one run or rollback at a time per build folder."""
         return Path(self.build_db).with_name("run.lock")
+
+    def config_fingerprint(self) -> str:
+        """Of the shipped configuration every build reads (config/, the SQL, the documents claims are checked in)."""
+        paths = self.paths
+        return state.files_fingerprint([paths.config_dir, paths.sql_dir, paths.documents_dir])
 
     def landing_context(self, log: Callable[[str], None] = print) -> LandingContext:
         """What a source's landing step is given (regiostat.sources.protocol)."""
@@ -63,11 +84,19 @@ class RegiostatSettings(dg.ConfigurableResource):
             zone=LandingZone(self.landing_dir), paths=self.paths, mode=self.mode,
             quarantine_dir=Path(self.quarantine_dir), inboxes={"lisa": Path(self.lisa_inbox_dir)},
             http=HttpSettings({"cbs_v4": self.cbs_v4_base, "cbs_v3_api": self.cbs_v3_api_base,
-                               "cbs_v3_feed": self.cbs_v3_feed_base},
+                               "cbs_v3_feed": self.cbs_v3_feed_base,
+                               "cbs_v4_catalog": f"{self.cbs_v4_base.rstrip('/')}/Datasets",
+                               "cbs_v3_catalog": _v3_catalog(self.cbs_v3_api_base)},
                               timeout_seconds=self.http_timeout_seconds, max_retries=self.http_max_retries,
                               deadline_seconds=self.http_deadline_seconds, max_body_bytes=self.http_max_body_bytes,
                               max_rows_per_page=self.http_max_rows_per_page, max_pages=self.http_max_pages),
             log=log)
+
+
+def _v3_catalog(v3_api_base: str) -> str:
+    """CBS's v3 table catalog sits beside the ODataApi on the same host (a mirror or test server keeps that)."""
+    root, found, _ = v3_api_base.rstrip("/").rpartition("/ODataApi/odata")
+    return f"{root}/ODataCatalog/Tables" if found else "https://opendata.cbs.nl/ODataCatalog/Tables"
 
 
 class BuildDatabase(DuckDBResource):
@@ -107,6 +136,12 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
                                 RegiostatSettings.model_fields["cbs_v3_api_base"].default),
         cbs_v3_feed_base=env.get("REGIOSTAT_CBS_V3_FEED_BASE",
                                  RegiostatSettings.model_fields["cbs_v3_feed_base"].default),
+        duckdb_memory_limit=env.get("REGIOSTAT_DUCKDB_MEMORY_LIMIT",
+                                    RegiostatSettings.model_fields["duckdb_memory_limit"].default),
+        duckdb_threads=int(env.get("REGIOSTAT_DUCKDB_THREADS",
+                                   RegiostatSettings.model_fields["duckdb_threads"].default)),
+        fetch_concurrency=int(env.get("REGIOSTAT_FETCH_CONCURRENCY",
+                                      RegiostatSettings.model_fields["fetch_concurrency"].default)),
         **_http_settings(env),
     )
 
@@ -144,5 +179,7 @@ def make_resources(home: Path | str | None = None) -> dict[str, object]:
     settings = settings_from_env(home)
     Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
     database = BuildDatabase(database=settings.build_db, lock_path=str(settings.lock_path),
-                             lock_timeout_seconds=settings.lock_timeout_seconds)
+                             lock_timeout_seconds=settings.lock_timeout_seconds,
+                             connection_config={"memory_limit": settings.duckdb_memory_limit,
+                                                "threads": settings.duckdb_threads})
     return {"settings": settings, "duckdb": database}

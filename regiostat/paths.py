@@ -48,6 +48,10 @@ class ProjectPaths:
         return self.config_dir / "rules.toml"
 
     @property
+    def proxies_toml(self) -> Path:
+        return self.config_dir / "proxies.toml"
+
+    @property
     def claims_dir(self) -> Path:
         return self.config_dir / "claims"
 

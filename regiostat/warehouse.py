@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -80,6 +81,19 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     return frame.height
 
 
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Insert ``frame`` into ``table`` by column name (the caller holds the transaction)."""
+    if frame.height == 0:
+        return 0
+    view = "_regiostat_append"
+    con.register(view, frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM {quote_ident(view)}")
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
 def create_table_from(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     """CREATE OR REPLACE a table with the frame's columns (for tables whose shape the frame defines)."""
     view = "_regiostat_new_table"
@@ -91,11 +105,34 @@ def create_table_from(con: duckdb.DuckDBPyConnection, table: str, frame: pl.Data
     return frame.height
 
 
-def facts_with_year(con: duckdb.DuckDBPyConnection, table: str = "core.fact_observation") -> pl.DataFrame:
+def facts_with_year(con: duckdb.DuckDBPyConnection, table: str = "core.fact_observation", *, where: str = "TRUE",
+                    params: list | None = None) -> pl.DataFrame:
     """core.fact_observation (or another table of observations, e.g. staging.observations) with each
-    period's year and type, as the indicator readers need it."""
+    period's year and type, as the indicator readers need it; ``where`` (a condition on the table's columns,
+    values as ``?`` parameters) reads only the rows a step needs."""
     return con.sql(f"SELECT f.*, p.year, p.period_type FROM {qualified(table)} f "
-                   "JOIN core.dim_period p USING (period_code)").pl()
+                   f"JOIN core.dim_period p USING (period_code) WHERE {where}", params=params or []).pl()
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def facts_for_sources(con: duckdb.DuckDBPyConnection,
+                      sources: Iterable[tuple[str, str, Mapping[str, str]]]) -> pl.DataFrame:
+    """The yearly rows of core.fact_observation (with year and period type) that can feed the given
+    (table, measure, fixed dimension codes): what the profile and harmonised series read, so a national table's
+    other sectors never enter memory. A superset of what each source keeps; sorted by key."""
+    conditions, params = [], []
+    for table, measure, dimensions in sources:
+        plain = {d: c for d, c in dimensions.items() if _PLAIN.fullmatch(f"{d}{c}")}  # others: not narrowed here
+        dims = "".join(" AND regexp_matches(f.dimension_key, ?)" for _ in plain)
+        conditions.append(f"(f.table_id = ? AND f.measure_id = ?{dims})")
+        params += [table, measure, *(f"(^|;){d}={c}(;|$)" for d, c in plain.items())]
+    where = " OR ".join(conditions) or "FALSE"
+    return con.sql(f"SELECT f.*, p.year, p.period_type FROM core.fact_observation f "
+                   f"JOIN core.dim_period p USING (period_code) WHERE p.period_type = 'jaar' AND ({where}) "
+                   "ORDER BY f.table_id, f.measure_id, f.region_code, f.period_code, f.dimension_key",
+                   params=params).pl()
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, str] | None = None) -> pl.DataFrame:
@@ -105,6 +142,23 @@ def read_table(con: duckdb.DuckDBPyConnection, table: str, *, where: dict[str, s
 
 def mart_names(marts_dir: Path) -> list[str]:
     return sorted(p.stem for p in marts_dir.glob("*.sql"))
+
+
+_INPUTS_LINE = re.compile(r"^--\s*inputs:\s*(.+)$", re.MULTILINE)
+
+
+def mart_inputs(folder: Path, name: str) -> tuple[str, ...] | None:
+    """The source tables a mart reads, from its ``-- inputs: 03759NED, 70072NED`` line (None: not stated)."""
+    found = _INPUTS_LINE.search((folder / f"{name}.sql").read_text())
+    return tuple(t.strip().upper() for t in found.group(1).split(",") if t.strip()) if found else None
+
+
+def source_tables_present(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str]) -> set[str]:
+    """Which of ``table_ids`` have rows in core.fact_observation."""
+    marks = ", ".join("?" for _ in table_ids)
+    found = con.execute(f"SELECT DISTINCT table_id FROM core.fact_observation WHERE table_id IN ({marks})",
+                        list(table_ids)).fetchall()
+    return {r[0] for r in found}
 
 
 def build_mart(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> int:

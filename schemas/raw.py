@@ -4,6 +4,7 @@ import pandera.polars as pa
 import polars as pl
 
 from regiostat.codes import VALUE_ATTRIBUTES
+from schemas.validation import cross_row
 
 # A published value: a number, StatLine's "." for missing, or empty (right-aligned, so padded).
 VALUE_TEXT = r"^\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?|\.)?\s*$"
@@ -90,6 +91,8 @@ class RegionMemberships(pa.DataFrameModel):
         name = "raw.region_memberships"
 
     @pa.dataframe_check(error="a member has one parent per level in a snapshot")
+    @cross_row("SELECT member_code, snapshot_year, left(parent_code, 2) AS parent_level, "
+               "count(DISTINCT parent_code) AS parents FROM {table} GROUP BY ALL HAVING parents > 1")
     def one_parent_per_level(cls, data) -> pl.LazyFrame:
         key = ["member_code", "snapshot_year", pl.col("parent_code").str.slice(0, 2)]
         return data.lazyframe.select((pl.col("parent_code").n_unique().over(key) == 1).alias("ok"))

@@ -6,7 +6,9 @@ import polars as pl
 
 
 def _within(value: str, low: str = "low", high: str = "high") -> pl.Expr:
-    return pl.col(value).is_null() | ((pl.col(low) <= pl.col(value)) & (pl.col(value) <= pl.col(high)))
+    """value in [low, high], within the engine's tolerance (1e-9 relative: float noise, never a real gap)."""
+    slack = 1e-9 * pl.max_horizontal(pl.lit(1.0), pl.col(value).abs())
+    return pl.col(value).is_null() | ((pl.col(low) <= pl.col(value) + slack) & (pl.col(value) <= pl.col(high) + slack))
 
 
 class Candidates(pa.DataFrameModel):
@@ -45,7 +47,8 @@ class Rules(pa.DataFrameModel):
 
 
 class Conflicts(pa.DataFrameModel):
-    """Minimal sets of claims that cannot all be true, each with a positive gap and at least two claims."""
+    """Minimal sets of figures that cannot all be true, each with a positive gap; restatements of one figure
+    are one figure (``figures`` counts them once, ``claim_ids`` and ``locations`` name every place)."""
 
     conflict_id: int = pa.Field(unique=True, ge=1)
     indicator: str
@@ -54,6 +57,7 @@ class Conflicts(pa.DataFrameModel):
     gap: float = pa.Field(gt=0)
     within_one_source: bool
     in_latest_figures: bool
+    figures: int = pa.Field(ge=1)
 
     class Config:
         name = "reconcile.conflicts"
@@ -65,14 +69,19 @@ class Conflicts(pa.DataFrameModel):
 
 
 class Decisions(pa.DataFrameModel):
-    """One decision per quantity shown, its value inside the feasible interval, with a sentence."""
+    """One decision per quantity shown, with a sentence. The value held is the chosen claim's own stated
+    figure: inside its own interval [value_low, value_high], which meets [low, high] (what all kept claims
+    allow); inside [low, high] too unless the decision says it holds only at the edge of its rounding."""
 
     indicator: str
     region: str
     period: str
     value: float = pa.Field(nullable=True)
+    value_low: float = pa.Field(nullable=True)
+    value_high: float = pa.Field(nullable=True)
     low: float = pa.Field(nullable=True)
     high: float = pa.Field(nullable=True)
+    edge_only: bool
     chosen_claim: str = pa.Field(nullable=True)
     sentence: str
 
@@ -80,25 +89,71 @@ class Decisions(pa.DataFrameModel):
         name = "reconcile.decisions"
         unique = ["indicator", "region", "period"]
 
-    @pa.dataframe_check(error="low <= value <= high")
-    def value_in_interval(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(_within("value").alias("ok"))
+    @pa.dataframe_check(error="value_low <= value <= value_high")
+    def value_in_its_own_interval(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(_within("value", "value_low", "value_high").alias("ok"))
+
+    @pa.dataframe_check(error="the held figure's interval meets what the kept claims allow")
+    def held_interval_meets_the_feasible_one(cls, data) -> pl.LazyFrame:
+        slack = 1e-9 * pl.max_horizontal(pl.lit(1.0), pl.col("value").abs())
+        meets = (pl.col("value_low") <= pl.col("high") + slack) & (pl.col("low") <= pl.col("value_high") + slack)
+        return data.lazyframe.select((pl.col("value").is_null() | meets).alias("ok"))
+
+    @pa.dataframe_check(error="a figure outside [low, high] is held only at the edge of its rounding")
+    def outside_only_at_the_edge(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("edge_only") | _within("value")).alias("ok"))
 
 
 class Verdicts(pa.DataFrameModel):
-    """A verdict per published claim, with the sentence that explains it."""
+    """A verdict per published claim, with the sentence that explains it and the closest real figure."""
 
     claim_id: str = pa.Field(unique=True)
     indicator: str
     region: str
     period: str
     stated: float
-    verdict: str = pa.Field(isin=["supported", "contradicted", "unverifiable"])
+    verdict: str = pa.Field(isin=["supported", "contradicted", "proxy", "definition", "unverifiable"])
     sentence: str
     document: str
+    closest_value: float = pa.Field(nullable=True)
+    closest_indicator: str = pa.Field(nullable=True)
+    closest_period: str = pa.Field(nullable=True)
+    closest_table: str = pa.Field(nullable=True)
+    difference: str = pa.Field(nullable=True)
 
     class Config:
         name = "reconcile.verdicts"
+
+    @pa.dataframe_check(error="a proxy or definition verdict names its closest real figure")
+    def proxy_and_definition_name_a_figure(cls, data) -> pl.LazyFrame:
+        named = pl.col("closest_value").is_not_null() & pl.col("difference").is_not_null()
+        return data.lazyframe.select((~pl.col("verdict").is_in(["proxy", "definition"]) | named).alias("ok"))
+
+
+class ClosestFigures(pa.DataFrameModel):
+    """The real figures nearest each published claim, ranked from 1 per claim, each inside its own interval."""
+
+    claim_id: str
+    rank: int = pa.Field(ge=1)
+    indicator: str
+    period: str
+    value: float
+    low: float
+    high: float
+    distance: float = pa.Field(ge=0)
+    same_definition: bool
+    exact_region: bool
+    same_year: bool
+    consistent: bool
+    difference: str
+
+    class Config:
+        name = "reconcile.closest_figures"
+        unique = ["claim_id", "rank"]
+
+    @pa.dataframe_check(error="low <= value <= high")
+    def value_in_interval(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(_within("value").alias("ok"))
 
 
 class SumChecks(pa.DataFrameModel):

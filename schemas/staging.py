@@ -5,6 +5,7 @@ import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, VALUE_ATTRIBUTES
 from schemas.raw import TABLE_ID
+from schemas.validation import cross_row
 
 REGION_CODE = r"^(NL|LD|PV|CR|GM|AM|WK|BU)[0-9]{2,8}$"
 PERIOD_CODE = r"^\d{4}(JJ|KW|MM|HJ|X0|W1)\d{2}$"
@@ -40,6 +41,8 @@ class StagedObservations(pa.DataFrameModel):
         return data.lazyframe.select((pl.col("value").is_null() | (diff <= 0.5 * pl.col("scale_factor"))).alias("ok"))
 
     @pa.dataframe_check(error="one latest row per (table, measure, region, period, dimensions)")
+    @cross_row("SELECT table_id, measure_id, region_code, period_code, dimension_key, "
+               "count(*) FILTER (WHERE is_latest) AS latest_rows FROM {table} GROUP BY ALL HAVING latest_rows <> 1")
     def one_latest_per_key(cls, data) -> pl.LazyFrame:
         key = ["table_id", "measure_id", "region_code", "period_code", "dimension_key"]
         latest = pl.col("is_latest").cast(pl.Int32).sum().over(key)

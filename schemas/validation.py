@@ -1,13 +1,23 @@
-"""Run a pandera schema and turn its failures into rows a person can read."""
+"""Run a pandera schema and turn its failures into rows a person can read.
+
+A warehouse table is validated where it lies (:func:`validate_table`): small tables whole, large ones
+in bounded batches of rows that together cover every row, so a national table never sits in memory
+at once. Rules that compare rows with each other cannot be judged inside one batch; they run as SQL
+over the whole table instead: ``Config.unique`` and ``Field(unique=True)`` as a GROUP BY, and a
+``@pa.dataframe_check`` marked with :func:`cross_row` as the SQL it carries.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
+BATCH_ROWS = 50_000  # rows per batch of a large table: bounds the memory of one check step
 # Columns that identify a row for a human: where it came from, and which figure it is.
 CONTEXT_COLUMNS = ("ID", "Id", "table_id", "source_path", "source_row", "measure_id", "measure_code", "region_code",
                    "period_code", "region_raw", "period_raw")
@@ -58,3 +68,126 @@ def _cases(failures: pl.DataFrame, frame: pl.DataFrame, max_cases: int) -> list[
             case.update({c: frame[row, c] for c in context})
         cases.append(case)
     return cases
+
+
+def cross_row(sql: str) -> Callable:
+    """Mark a ``@pa.dataframe_check`` that compares rows with each other (e.g. one latest row per key).
+
+    ``sql`` gives the same rule over a whole table: a query over ``{table}`` that returns one row per
+    violation (the key columns, and whatever shows why). Batches of a large table use it instead of
+    the check; small tables run the check itself. Put it under ``@pa.dataframe_check``.
+    """
+    def mark(fn: Callable) -> Callable:
+        fn.__cross_row_sql__ = sql
+        return fn
+    return mark
+
+
+def validate_table(con, model: type[pa.DataFrameModel], table: str, *, where: dict[str, str] | None = None,
+                   batch_rows: int = BATCH_ROWS, max_cases: int = 200) -> ValidationResult:
+    """``model`` over every row of ``table`` (``schema.name``, optionally only rows matching ``where``) in the
+    DuckDB connection ``con``: whole when it fits one batch, else pandera over batches of ``batch_rows`` plus
+    SQL for the rules across rows. A failure's ``row`` is the table's rowid when it was checked in batches."""
+    source = _Source(con, table, where or {})
+    try:
+        if source.rows <= batch_rows:
+            return validate(model, source.frame(), max_cases=max_cases)
+        name = model.__name__
+        cases = source.batched(_row_schema(model), batch_rows, max_cases)
+        cases += source.across_rows(model, max(0, max_cases - len(cases)))
+        return ValidationResult(name, source.rows, cases[:max_cases])
+    finally:
+        source.close()
+
+
+def _row_schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
+    """The model without its rules across rows: what one batch can judge."""
+    schema = copy.deepcopy(model.to_schema())
+    schema.unique = None
+    schema.checks = [c for c in schema.checks if _cross_row_sql(model, c.name) is None]
+    return schema.update_columns({name: {"unique": False} for name, col in schema.columns.items() if col.unique})
+
+
+def _cross_row_sql(model: type[pa.DataFrameModel], check_name: str | None) -> str | None:
+    fn = getattr(model, check_name or "", None)
+    return getattr(fn, "__cross_row_sql__", None)
+
+
+def _unique_keys(model: type[pa.DataFrameModel]) -> list[list[str]]:
+    schema = model.to_schema()
+    keys = [[name] for name, col in schema.columns.items() if col.unique]
+    unique = schema.unique
+    if unique:
+        keys.append([unique] if isinstance(unique, str) else list(unique))
+    return keys
+
+
+class _Source:
+    """The rows of one table (a view is copied into a temporary table first, for its rowids)."""
+
+    def __init__(self, con, table: str, where: dict[str, str]):
+        self.con, self.where = con, where
+        schema, _, name = table.partition(".")
+        self.relation = f'"{schema}"."{name}"'
+        self.temp = None
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
+                           "AND table_name = ?", [schema, name]).fetchall()
+        if kind and kind[0][0] == "VIEW":
+            self.temp = f'"_regiostat_check_{schema}_{name}"'
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {self.temp} AS SELECT * FROM {self.relation}")
+            self.relation = self.temp
+        self.condition = " AND ".join(f'"{c}" = ?' for c in where) or "TRUE"
+        self.params = list(where.values())
+        self.rows = con.execute(f"SELECT count(*) FROM {self.relation} WHERE {self.condition}",
+                                self.params).fetchall()[0][0]
+
+    def frame(self) -> pl.DataFrame:
+        return self.con.sql(f"SELECT * FROM {self.relation} WHERE {self.condition}", params=self.params).pl()
+
+    def batched(self, schema: pa.DataFrameSchema, batch_rows: int, max_cases: int) -> list[dict]:
+        low, high = self.con.execute(f"SELECT min(rowid), max(rowid) FROM {self.relation} WHERE {self.condition}",
+                                     self.params).fetchall()[0]
+        cases: list[dict] = []
+        for start in range(low, high + 1, batch_rows):
+            batch = self.con.sql(f"SELECT rowid AS _rowid, * FROM {self.relation} WHERE {self.condition} "
+                                 f"AND rowid >= {start} AND rowid < {start + batch_rows}", params=self.params).pl()
+            rowids = batch["_rowid"]
+            result = validate(schema, batch.drop("_rowid"), max_cases=max_cases - len(cases))
+            cases += [{**c, "row": None if c["row"] is None else int(rowids[c["row"]])} for c in result.failure_cases]
+            if len(cases) >= max_cases:
+                break
+        return cases
+
+    def across_rows(self, model: type[pa.DataFrameModel], limit: int) -> list[dict]:
+        cases: list[dict] = []
+        for key in _unique_keys(model):
+            cols = ", ".join(f'"{c}"' for c in key)
+            dupes = self.con.sql(f"SELECT {cols}, count(*) AS n FROM {self.relation} WHERE {self.condition} "
+                                 f"GROUP BY ALL HAVING n > 1 LIMIT {limit}", params=self.params).pl()
+            check = "field_uniqueness" if len(key) == 1 else "multiple_fields_uniqueness"
+            cases += [dict(row=None, column=", ".join(key), check=check, value=f"{r['n']} rows with "
+                           + ", ".join(f"{c}={r[c]}" for c in key), **{c: r[c] for c in key if c in CONTEXT_COLUMNS})
+                      for r in dupes.iter_rows(named=True)]
+        for check in model.to_schema().checks:
+            sql = _cross_row_sql(model, check.name)
+            if sql is None:
+                continue
+            found = self.con.sql(f"SELECT * FROM ({sql.format(table=self.relation)}) LIMIT {limit}").pl() \
+                if not self.where else self._filtered(sql, limit)
+            cases += [dict(row=None, column=model.__name__, check=check.error or check.name,
+                           value=", ".join(f"{k}={v}" for k, v in r.items()),
+                           **{c: r[c] for c in r if c in CONTEXT_COLUMNS}) for r in found.iter_rows(named=True)]
+        return cases[:limit] if limit else []
+
+    def _filtered(self, sql: str, limit: int) -> pl.DataFrame:
+        view = '"_regiostat_check_rows"'
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {self.relation} "
+                         f"WHERE {self.condition}", self.params)
+        try:
+            return self.con.sql(f"SELECT * FROM ({sql.format(table=view)}) LIMIT {limit}").pl()
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {view}")
+
+    def close(self) -> None:
+        if self.temp is not None:
+            self.con.execute(f"DROP TABLE IF EXISTS {self.temp}")

@@ -12,8 +12,8 @@ only, on a free port, in threads, and serves:
   change what is returned).
 * v3 ``/ODataApi/odata``, ``/ODataFeed/odata`` and ``/ODataCatalog/Tables``: JSON in the v3 shape,
   built from real rows (83582NED TypedDataSet extract; 83583NED TableInfos, DataProperties,
-  dimensions and TypedDataSet; 84799NED DataProperties and its GM/NL rows; the two real catalog
-  entries). A table offers only the entity sets we hold real data for, and its service document
+  dimensions and TypedDataSet; 84799NED DataProperties and its GM/NL rows, with the WijkenEnBuurten
+  list of those rows made from their own key and name columns; the two real catalog entries). A table offers only the entity sets we hold real data for, and its service document
   lists exactly those. The feed pages with ``odata.nextLink``; the API refuses answers above
   ``api_cell_limit`` cells as CBS does. Requests without ``$format=json`` get a 406.
 * optionally a generated table (``synthetic=``, see benchmarks/synthetic.py: real code lists,
@@ -637,6 +637,8 @@ def load_recordings(data_dir: Path) -> Recordings:
     bq = data_dir / "api-samples" / "v3_statline_bq_tests"
     info_83583 = json.loads((bq / "83583NED_Metadata.json").read_text(encoding="utf-8"))
     kwb_props = _metadata_rows(bq / "84799NED_DataProperties.csv")
+    kwb_rows = _typed_rows(bq / "84799NED_TypedDataSet_GM_NL_rows_only.csv",
+                           datatypes={r["Key"]: r["Datatype"] for r in kwb_props if r["Type"] == "Topic"})
     v3_tables = {
         "83582NED": {"TypedDataSet": _typed_rows(data_dir / "cbs" / "83582NED_TypedDataSet_CR07-CR10_2010-2024_extract.csv")},
         "83583NED": {
@@ -650,8 +652,10 @@ def load_recordings(data_dir: Path) -> Recordings:
         },
         "84799NED": {  # KWB 2020: the real DataProperties and the GM and NL rows (what the shipped live_filter asks)
             "DataProperties": kwb_props,
-            "TypedDataSet": _typed_rows(bq / "84799NED_TypedDataSet_GM_NL_rows_only.csv",
-                                        datatypes={r["Key"]: r["Datatype"] for r in kwb_props if r["Type"] == "Topic"}),
+            "TypedDataSet": kwb_rows,
+            # the region list of those rows: each row's key and the name the row itself states (Gemeentenaam_1)
+            "WijkenEnBuurten": [{"Key": r["WijkenEnBuurten"], "Title": r["Gemeentenaam_1"].strip(), "Description": None,
+                                 "CategoryGroupID": None} for r in kwb_rows],
         },
     }
     catalog = [json.loads((bq / "metadata_v3.json").read_text(encoding="utf-8")), info_83583]

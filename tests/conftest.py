@@ -34,13 +34,16 @@ def _no_outside_settings():
         yield
 
 
-def run_full_refresh(home: Path) -> dg.ExecuteInProcessResult:
-    from pipelines.definitions import FULL_REFRESH, make_definitions
+def run_full_refresh(home: Path, *, rebuild: bool = False) -> dg.ExecuteInProcessResult:
+    """full_refresh over every table, in-process; ``rebuild`` rebuilds every layer even where nothing changed."""
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
+    from pipelines.resources import REBUILD_TAG
 
     defs = make_definitions(home)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    tags = {**every_partition_tags(defs), **({REBUILD_TAG: "all"} if rebuild else {})}
     return defs.resolve_job_def(FULL_REFRESH).execute_in_process(
-        run_config=quiet, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        run_config=quiet, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, tags=tags)
 
 
 @pytest.fixture(scope="session")

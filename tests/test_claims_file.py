@@ -206,6 +206,12 @@ def test_good_entry_loads(root):
     assert c.notes == "Reference date: stand 2020. n"
 
 
+def test_an_assumed_period_is_kept_for_the_closest_figure_only(root):
+    [claim] = load(write_claims(root / "c.toml", [GOOD | {"period": "unknown", "assumed_period": "2019"}]),
+                   documents_root=root)
+    assert claim.quantity.period == "unknown" and claim.assumed_period == "2019"
+
+
 def test_interval_override(root):
     [claim] = load(write_claims(root / "c.toml", [GOOD | {"interval": [118000, 120000]}]), documents_root=root)
     assert (claim.low, claim.high, claim.precision) == (118000, 120000, "interval set in the claims file")
@@ -244,6 +250,8 @@ MALFORMED = [
     ("bad precision", {"precision": "about 10"}, "precision"),
     ("bad scale", {"scale": 0}, "scale"),
     ("interval misses value", {"interval": [119000, 120000]}, "interval"),
+    ("assumed period for a stated year", {"assumed_period": "2019"}, "assumed_period"),
+    ("assumed period not a year", {"period": "unknown", "assumed_period": "about 2019"}, "assumed_period"),
 ]
 
 

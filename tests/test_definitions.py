@@ -11,7 +11,7 @@ def test_definitions_load_with_every_layer():
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {"landing", "raw", "staging", "core", "marts", "reconcile", "publish"}
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw/cbs_83582ned", "staging/observations", "core/fact_observation",
+    assert {"raw/cbs", "staging/observations", "core/fact_observation",
             "marts/jobs_by_sector_region_year", "published/regional_warehouse"} <= keys
 
 
@@ -56,9 +56,23 @@ def test_every_registered_source_has_its_steps_and_only_sources_fed_by_hand_have
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"landing/lisa_exports", "raw/lisa_exports", "landing/region_crosswalks", "raw/region_crosswalks",
-            "landing/cbs_83582ned", "raw/cbs_83582ned"} <= keys
-    assert [s.name for s in defs.sensors] == ["lisa_inbox"]
+            "landing/cbs", "raw/cbs"} <= keys
+    assert sorted(s.name for s in defs.sensors) == ["cbs_catalog", "lisa_inbox"]  # the inbox of LISA, CBS's catalog
+    assert defs.resolve_sensor_def("cbs_catalog").default_status == dg.DefaultSensorStatus.STOPPED  # reaches CBS
     lisa_job = {k.to_user_string() for k in defs.resolve_job_def("lisa_refresh").asset_layer.executable_asset_keys}
     assert {"landing/lisa_exports", "raw/lisa_exports", "staging/observations", "marts/regional_profile",
             "published/regional_warehouse"} <= lisa_job
-    assert not any(k.startswith(("landing/cbs_", "raw/cbs_")) for k in lisa_job)
+    assert not any(k.startswith(("landing/cbs", "raw/cbs")) for k in lisa_job)
+
+
+def test_cbs_tables_are_partitions_of_two_assets_and_a_job_refreshes_one_or_all():
+    graph = defs.resolve_asset_graph()
+    landing, raw = graph.get(dg.AssetKey(["landing", "cbs"])), graph.get(dg.AssetKey(["raw", "cbs"]))
+    tables = landing.partitions_def.get_partition_keys()
+    assert {"83582NED", "03759NED", "70072NED"} <= set(tables) and raw.partitions_def == landing.partitions_def
+    assert not any(k.path[-1].startswith("cbs_") for k in graph.get_all_asset_keys())  # no asset per table
+    pools = {k: defs.resolve_assets_def(dg.AssetKey([k, "cbs"])).node_def.pool for k in ("landing", "raw")}
+    assert pools == {"landing": "cbs_requests", "raw": "duckdb_writer"}
+    refresh = defs.resolve_job_def("cbs_refresh")
+    assert refresh.partitions_def.get_partition_keys() == tables
+    assert dg.AssetKey(["published", "regional_warehouse"]) in refresh.asset_layer.executable_asset_keys

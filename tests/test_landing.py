@@ -83,3 +83,30 @@ def test_import_fetch_copies_the_stored_bytes_and_refuses_a_corrupted_source(tmp
     with pytest.raises(LandingError, match="sha256"):
         other.import_fetch(source, "f1")
     assert other.entries() == [] and not other.path_of(entry.path).exists()
+
+
+def test_a_row_appended_after_a_torn_line_is_kept(tmp_path):
+    zone = LandingZone(tmp_path)
+    _write(zone)
+    with open(zone.manifest_path, "a") as fh:
+        fh.write('{"source": "cbs_v4", "table_')  # a crash mid-append
+    second = _write(zone, fetch_id="f2")
+    assert [e.fetch_id for e in LandingZone(tmp_path).entries()] == ["f1", "f2"]
+    assert zone.find(path=second.path) == second
+
+
+def test_rows_another_process_appends_are_seen_and_the_tail_only_is_read(tmp_path):
+    mine, theirs = LandingZone(tmp_path), LandingZone(tmp_path)  # two processes' views of one zone
+    _write(mine)
+    assert len(mine.entries()) == 1
+    other = _write(theirs, fetch_id="f2")
+    assert mine.find(path=other.path) == other and len(mine.entries()) == 2
+
+
+def test_verified_path_checks_the_sha256_of_a_gzipped_file_without_reading_it_whole(tmp_path):
+    zone = LandingZone(tmp_path)
+    entry = _write(zone, compress=True)
+    assert zone.verified_path(entry) == tmp_path / entry.path
+    (tmp_path / entry.path).write_bytes(gzip.compress(b'{"value": [666]}'))
+    with pytest.raises(LandingError, match="sha256"):
+        zone.verified_path(entry)

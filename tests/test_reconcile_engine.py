@@ -427,10 +427,12 @@ def test_dutch_techzone_section_4_replay():
       905 apart. (With 18.100 instead: J2020 >= 115.335 - fits.)
     Five minimal conflicts. Smallest repairs (two claims each): {18.100, +3.500}, {18.100, 16,5%},
     {18.300, ruim 118.000}. All are document claims of one tier; the least precise go: +3.500 (+-50 on
-    3.500, 1,4% each way) rather than 16,5% or ruim 118.000. So the engine holds the 18.300 figure (as
-    18.349, the nearest value its rounding allows) and rejects 18.100 and the +3.500 growth; with those
-    figures the growth 2016-2020 was 118.000 - 112.158,1 = 5.841,9 to 118.006,4 - 110.876,1 = 7.130,3 jobs
-    (shown rounded outward: 5.841-7.131), not 3.500.
+    3.500, 1,4% each way) rather than 16,5% or ruim 118.000. So the engine holds the plan's own 18.300
+    (never the corner 18.349 it allows: that would be a new figure) and says it fits only at the edge of
+    its rounding, 18.349-18.350, which needs 118.000-118.006 jobs in total; it rejects 18.100 and the
+    +3.500 growth; with those figures the growth 2016-2020 was 118.000 - 112.158,1 = 5.841,9 to
+    118.006,4 - 110.876,1 = 7.130,3 jobs, shown as the whole numbers it can be: 5.842-7.130, not 3.500.
+    The figures 18.300, 15,6%, ruim 118.000, 17,7 and 1.030 all hold only at the edge of their rounding.
     """
     inds = load_indicators(PATHS.indicators_toml)
     claims = techzone_claims()
@@ -454,6 +456,7 @@ def test_dutch_techzone_section_4_replay():
         {"size_2016", "makers_2016", "share_2016", "jobs_change", "jobs_2020"},
         {"industry_2020_b", "share_2020", "share_2016", "industry_2016", "jobs_change"})}
     assert by[frozenset({"industry_2020_a", "industry_2020_b"})].causes == ("transcription",)
+    assert {c.causes for s, c in by.items() if len(s) > 2} == {("arithmetic",)}  # the plan's own sums
     assert by[frozenset({"industry_2020_a", "share_2020", "jobs_2020"})].gaps["industry_2020_a"] == pytest.approx(199)
     assert by[frozenset({"industry_2020_a", "share_2020", "jobs_2020"})].implied["industry_2020_a"] == \
         pytest.approx((18349, 18623.5))
@@ -467,18 +470,26 @@ def test_dutch_techzone_section_4_replay():
     industry_2020 = dec[Quantity("lisa_jobs_manufacturing_c", R, "2020")]
     assert industry_2020.chosen.claim_id == "industry_2020_b"  # 18.300, not 18.100
     assert industry_2020.interval == pytest.approx((18349, 18350))
-    assert industry_2020.value == 18349
+    assert industry_2020.value == 18300 and industry_2020.edge_only  # the plan's own figure, at its edge
     assert [r.claim.claim_id for r in industry_2020.rejected] == ["industry_2020_a"]
-    assert set(industry_2020.causes) == {"transcription", "rounding"}
+    assert set(industry_2020.causes) == {"transcription", "rounding", "arithmetic"}
     s = industry_2020.sentence
-    for figure in ("18.300", "18.100", "15,6%", "ruim 118.000", "18.349–18.624", "transcriptiefout"):
+    for figure in ("18.300", "18.100", "15,6%", "ruim 118.000", "18.349–18.624", "transcriptiefout",
+                   "118.000–118.007 voor banen 2020 (ruim 118.000 in de bron)"):
         assert figure in s, (figure, s)
-    assert s.startswith("Voor industriebanen Dutch TechZone 2020 houden we 18.349 aan (18.300 in de bron")
+    assert s.startswith("Voor industriebanen Dutch TechZone 2020 houden we 18.300 aan, maar alleen aan de rand van "
+                        "de afronding (de overige cijfers laten 18.349–18.350 toe; dat vergt ")
+    corners = ("houden we 18.349", "houden we 1.034", "houden we 17,73", "houden we 15,55")
+    assert not [d.sentence for d in rec.decisions if any(x in d.sentence for x in corners)]
+    held = {d.quantity.indicator: d for d in rec.decisions if d.quantity.period == "2020" and d.edge_only}
+    assert {i: d.value for i, d in held.items()} == {
+        "lisa_jobs_manufacturing_c": 18300, "lisa_jobs": 118000, "lisa_industry_share_c": 15.6,
+        "lisa_average_establishment_size_manufacturing_c": 17.7, "lisa_establishments_manufacturing_c": 1030}
 
     change = dec[change_quantity("lisa_jobs", R, "2016", "2020")]
     assert change.chosen is None and [r.claim.claim_id for r in change.rejected] == ["jobs_change"]
     assert change.interval == pytest.approx((118000 - 18450 / 0.1645, 18350 / 0.1555 - 18350 / 0.1655))
-    assert "3.500 valt af" in change.sentence and "5.841–7.131" in change.sentence
+    assert "3.500 valt af" in change.sentence and "5.841–7.131" in change.sentence  # no counts given: outward
 
     kept = {c.claim_id for d in rec.decisions for c in d.kept}
     assert kept == {c.claim_id for c in claims} - {"industry_2020_a", "jobs_change"}
@@ -509,8 +520,9 @@ def test_a_cut_short_search_still_keeps_a_consistent_set(monkeypatch):
 
 
 def test_the_claims_file_of_the_plan_gives_the_same_decision():
-    """The same figures as transcribed in config/claims (each repeated figure claimed again where it
-    is repeated, so more conflicts, 23, but the same repair and the same decision)."""
+    """The same figures as transcribed in config/claims, each repeated figure claimed again where it is
+    repeated: the same five conflicts (a restated figure is one figure, its places all named), the same
+    repair and the same decision."""
     from regiostat.reconcile.claims_file import load_claims
     from regiostat.regions.custom import load_region_config
 
@@ -522,7 +534,11 @@ def test_the_claims_file_of_the_plan_gives_the_same_decision():
                                         *(m for r in regions.regions for m in r.members)})
     rules = instantiate(load_rules(PATHS.rules_toml, indicators=inds), [c.quantity for c in claims], indicators=inds,
                         memberships={r.id: list(r.members) for r in regions.regions})
-    decisions = {d.quantity: d for d in decide(claims, rules, labels=LABELS)}
+    rec = reconcile(claims, rules, labels=LABELS)
+    assert len(rec.conflicts) == 5 and sorted(c.figures for c in rec.conflicts) == [2, 3, 4, 5, 5]
+    restated = next(c for c in rec.conflicts if "dtz-2016-2020-jobs-change-p59" in c.claim_ids and c.figures == 4)
+    assert {"dtz-2016-industry-jobs-p61", "dtz-2016-industry-jobs-p65"} <= set(restated.claim_ids)  # both places
+    decisions = {d.quantity: d for d in rec.decisions}
     industry_2020 = decisions[Quantity("lisa_jobs_manufacturing_c", R, "2020")]
     assert industry_2020.chosen.value == 18300 and [r.claim.value for r in industry_2020.rejected] == [18100]
     change = decisions[change_quantity("lisa_jobs", R, "2016", "2020")]

@@ -174,10 +174,11 @@ def test_pair_causes_in_their_order_of_precedence():
 def test_a_conflict_through_rules_takes_its_cause_from_its_sources():
     total, part = q("t"), q("a")
     one_source = [claim("t", total, 10, kind="cbs_table", source="T"), claim("a", part, 20, kind="cbs_table", source="T")]
-    assert conflict_causes(one_source) == ("transcription",)
+    assert conflict_causes(one_source) == ("arithmetic",)  # its own figures do not add up: not a transcription
     two_sources = [one_source[0], claim("a", part, 20, kind="cbs_table", source="U")]
     assert conflict_causes(two_sources) == ("definition",)
     assert ordered({"transcription", "rounding"}) == ("rounding", "transcription")
+    assert conflict_causes(one_source[:1]) == ("definition",)  # one figure the rules exclude on its own
 
 
 # ---------------------------------------------------------------- Dutch wording

@@ -90,9 +90,11 @@ CREATE TABLE IF NOT EXISTS core.fact_observation (
     value DOUBLE, value_published DOUBLE, unit VARCHAR, scale_factor BIGINT, decimals BIGINT,
     value_attribute VARCHAR NOT NULL, period_status VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
     origin VARCHAR, fetch_id VARCHAR NOT NULL, fetched_at VARCHAR, vintage VARCHAR, table_version VARCHAR,
-    source_kind VARCHAR NOT NULL, reference_date DATE, attribution VARCHAR,
-    PRIMARY KEY (table_id, measure_id, region_code, period_code, dimension_key)
+    source_kind VARCHAR NOT NULL, reference_date DATE, attribution VARCHAR
 );
+-- One row per (table_id, measure_id, region_code, period_code, dimension_key): the blocking check
+-- fact_observation_schema proves it over every row (a GROUP BY), not an index, which would have to sit in
+-- memory whole for a national table.
 
 CREATE TABLE IF NOT EXISTS core.region_parent (
     region_code VARCHAR NOT NULL, parent_level VARCHAR NOT NULL, parent_code VARCHAR NOT NULL,
@@ -119,6 +121,11 @@ CREATE TABLE IF NOT EXISTS core.custom_region (
 
 CREATE TABLE IF NOT EXISTS meta.build_info (
     build_id VARCHAR, built_at TIMESTAMP, schema_version INTEGER, mode VARCHAR, landing_root VARCHAR
+);
+-- What each layer's rows of each source table were last built from (regiostat/model/state.py): a refresh
+-- rebuilds only the tables whose inputs changed.
+CREATE TABLE IF NOT EXISTS meta.layer_state (
+    layer VARCHAR NOT NULL, table_id VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, PRIMARY KEY (layer, table_id)
 );
 
 -- What was known on a given date: the newest vintage of every observation whose source date

@@ -17,6 +17,11 @@ Rules that make that safe:
 * the ``_complete`` row records the fetch as it was completed (files, data pages, rows, and a
   digest of every file's path, sha256 and rows); a complete fetch is checked against it before
   anything reads it, and each file against its sha256 when it is read.
+
+The manifest is read once and then only its new tail (it is append-only), so landing page n of a
+fetch costs the same as page 1, and other processes' rows are seen on the next question. The tail
+is read as strictly as the whole file, and a manifest rewritten in place (not appended to) is read
+anew.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,6 +147,8 @@ class LandingZone:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._lock = threading.RLock()  # fetch threads of one process share the index
+        self._read = _ManifestIndex()
 
     @property
     def manifest_path(self) -> Path:
@@ -286,7 +294,7 @@ class LandingZone:
 
     def _append(self, entry: LandingEntry) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.manifest_path, "a+b") as fh, _locked(fh):
+        with self._lock, open(self.manifest_path, "a+b") as fh, _locked(fh):
             self._end_torn_tail(fh)
             fh.write((entry.to_json() + "\n").encode("utf-8"))
             fh.flush()
@@ -321,18 +329,12 @@ class LandingZone:
     def entries(self) -> list[LandingEntry]:
         """All manifest rows. A row that cannot be read stops the reader, naming file and line; only an
         unterminated last line (a crash mid-append: it never counted) is ignored."""
-        if not self.manifest_path.exists():
-            return []
-        *lines, tail = self.manifest_path.read_bytes().split(b"\n")
-        rows = [_parse_line(line, f"{self.manifest_path}, line {n}") for n, line in enumerate(lines, 1)
-                if line.strip()]
-        if tail.strip():
-            with contextlib.suppress(LandingError):
-                rows.append(_parse_line(tail, f"{self.manifest_path}, line {len(lines) + 1}"))
-        return rows
+        with self._lock:
+            return self._read.refresh(self.manifest_path).rows()
 
     def find(self, *, path: str) -> LandingEntry | None:
-        return next((e for e in self.entries() if e.path == path), None)
+        with self._lock:
+            return self._read.refresh(self.manifest_path).find(path)
 
     def complete_fetches(self, table_id: str | None = None) -> list[str]:
         """Fetch ids that finished and are in use, oldest first (a failed or retired fetch is not)."""
@@ -386,6 +388,22 @@ class LandingZone:
                 raise LandingError(f"{e.path}: listed for {where}, but the file is missing")
         return files
 
+    def verified_path(self, entry: LandingEntry) -> Path:
+        """The file of ``entry``, checked against the manifest's sha256 without holding it in memory: for
+        readers that open landed files themselves (DuckDB's read_json over a fetch's pages)."""
+        path = self.path_of(entry.path)
+        digest = hashlib.sha256()
+        with open(path, "rb") as raw, (gzip.open(raw) if entry.compression == "gzip" else contextlib.nullcontext(raw)) \
+                as stream:
+            try:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            except (OSError, EOFError, zlib.error) as exc:  # only a gzip stream fails here: name the file
+                raise _damaged(entry.path, exc) from None
+        if digest.hexdigest() != entry.sha256:
+            raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")
+        return path
+
     def read_bytes(self, entry: LandingEntry) -> bytes:
         """The file's bytes, checked against the manifest's sha256."""
         return self._read_verified(entry)[1]
@@ -403,6 +421,73 @@ class LandingZone:
         for e in self.entries():
             seen.setdefault(e.table_id, None)
         yield from seen
+
+
+class _ManifestIndex:
+    """The manifest's rows read so far, and where reading stopped: only whole lines are consumed, each parsed as
+    strictly as a full read parses it (a bad line raises every time it is read, naming file and line, and nothing
+    after it is taken in). An unterminated last line counts only if it is a whole row (a crash between a row and
+    its newline); the next append ends it or sets it aside."""
+
+    _CHECKED_BYTES = 4096  # the bytes before ``offset`` compared on each refresh: a rewrite in place is noticed
+
+    def __init__(self):
+        self.whole: list[LandingEntry] = []
+        self.by_path: dict[str, LandingEntry] = {}
+        self.offset = 0
+        self.lines = 0  # whole lines consumed, for line numbers in errors
+        self.seen = b""  # the last bytes consumed (up to _CHECKED_BYTES), to notice a manifest rewritten in place
+        self.identity: tuple[int, int] | None = None
+        self.tail: LandingEntry | None = None
+
+    def rows(self) -> list[LandingEntry]:
+        return [*self.whole, self.tail] if self.tail is not None else list(self.whole)
+
+    def find(self, path: str) -> LandingEntry | None:
+        found = self.by_path.get(path)
+        if found is None and self.tail is not None and self.tail.path == path:
+            return self.tail
+        return found
+
+    def refresh(self, manifest: Path) -> _ManifestIndex:
+        try:
+            stat = manifest.stat()
+        except FileNotFoundError:
+            self.__init__()
+            return self
+        with open(manifest, "rb") as fh:
+            if (stat.st_dev, stat.st_ino) != self.identity or not self._unchanged(fh, stat.st_size):
+                self.__init__()  # replaced, cut short or rewritten: read it anew
+                self.identity = (stat.st_dev, stat.st_ino)
+            fh.seek(self.offset)
+            data = fh.read() if stat.st_size > self.offset else b""
+        end = data.rfind(b"\n") + 1  # a torn last line waits until it is whole
+        self._take(manifest, data[:end])
+        rest = data[end:]
+        self.tail = None
+        if rest.strip():
+            with contextlib.suppress(LandingError):
+                self.tail = _parse_line(rest, f"{manifest}, line {self.lines + 1}")
+        return self
+
+    def _unchanged(self, fh, size: int) -> bool:
+        if size < self.offset:
+            return False
+        fh.seek(self.offset - len(self.seen))
+        return fh.read(len(self.seen)) == self.seen
+
+    def _take(self, manifest: Path, block: bytes) -> None:
+        """Parse every line of ``block`` first, then take them in: a bad line leaves the index as it was."""
+        lines = block.split(b"\n")[:-1]
+        parsed = [_parse_line(line, f"{manifest}, line {n}")
+                  for n, line in enumerate(lines, self.lines + 1) if line.strip()]
+        for entry in parsed:
+            self.whole.append(entry)
+            if entry.path:
+                self.by_path.setdefault(entry.path, entry)
+        self.lines += len(lines)
+        self.offset += len(block)
+        self.seen = (self.seen + block)[-self._CHECKED_BYTES:]
 
 
 def _atomic_write(target: Path, payload: bytes) -> None:
@@ -429,8 +514,12 @@ def _gunzip(stored: bytes, name: str) -> bytes:
     try:
         return gzip.decompress(stored)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile, a truncated stream, a bad checksum
-        raise LandingError(f"{name}: the gzip file is damaged and cannot be decompressed "
-                           f"({type(exc).__name__}: {exc or 'ends early'})") from None
+        raise _damaged(name, exc) from None
+
+
+def _damaged(name: str, exc: BaseException) -> LandingError:
+    return LandingError(f"{name}: the gzip file is damaged and cannot be decompressed "
+                        f"({type(exc).__name__}: {exc or 'ends early'})")
 
 
 def _parse_line(line: bytes, where: str) -> LandingEntry:

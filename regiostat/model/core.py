@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
 from regiostat.codes import REGION_LEVELS, parse_period
+from regiostat.model import state
 from regiostat.model.observations import GEO_KINDS
 from regiostat.regions import boundaries
 
@@ -64,8 +66,12 @@ def boundary_changes(codes: pl.DataFrame, fetches: pl.DataFrame) -> pl.DataFrame
     return boundaries.parse_changes(_region_texts(codes, fetches))
 
 
-def dim_period(codes: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
-    titles = (codes.filter(pl.col("dimension_kind") == "TimeDimension")
+def dim_period(codes: pl.DataFrame, fetches: pl.DataFrame, staged: pl.DataFrame) -> pl.DataFrame:
+    """Every period code seen; its title from the newest code list that has it (then by table id: never by the
+    order raw rows happen to be in)."""
+    dated = codes.filter(pl.col("dimension_kind") == "TimeDimension").join(
+        fetches.select("table_id", "fetch_id", "as_of"), on=["table_id", "fetch_id"], how="left")
+    titles = (dated.sort(["as_of", "table_id"], descending=[True, False], nulls_last=True, maintain_order=True)
               .with_columns(pl.col("code_raw").str.strip_chars().alias("period_code"))
               .unique("period_code", keep="first", maintain_order=True)
               .select("period_code", pl.col("title").str.strip_chars()))
@@ -127,9 +133,43 @@ def dim_source_table(fetches: pl.DataFrame, titles: dict[str, str],
     )
 
 
-def fact_observation(staged: pl.DataFrame) -> pl.DataFrame:
-    return staged.filter(pl.col("is_latest")).select(
-        "table_id", "measure_id", "region_code", "period_code", "sector_code", "dimension_key", "value",
-        "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status", "source_format",
-        "origin", "fetch_id", "fetched_at", "vintage", "table_version", "source_kind", "reference_date", "attribution",
-    )
+FACT_COLUMNS = ("table_id", "measure_id", "region_code", "period_code", "sector_code", "dimension_key", "value",
+                "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status",
+                "source_format", "origin", "fetch_id", "fetched_at", "vintage", "table_version", "source_kind",
+                "reference_date", "attribution")
+
+
+def refresh_fact_observation(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> tuple[list[str], list[str]]:
+    """core.fact_observation: the latest vintage of every staged observation, copied in DuckDB in one transaction
+    for exactly the tables staged again since (every table with ``force``). (tables copied, tables removed)."""
+    current = state.recorded(con, state.STAGING)
+    before = {} if force else state.recorded(con, state.FACT)
+    todo, gone = state.changed(current, before)
+    if force:
+        gone = sorted({r[0] for r in con.execute("SELECT DISTINCT table_id FROM core.fact_observation").fetchall()}
+                      - set(todo))
+    columns = ", ".join(FACT_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table_id in [*todo, *gone]:
+            con.execute("DELETE FROM core.fact_observation WHERE table_id = ?", [table_id])
+        for table_id in todo:
+            con.execute(f"INSERT INTO core.fact_observation ({columns}) SELECT {columns} FROM staging.observations "
+                        "WHERE is_latest AND table_id = ?", [table_id])
+        state.forget(con, state.FACT, gone)
+        state.record(con, state.FACT, {t: current[t] for t in todo})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return todo, gone
+
+
+# What the dimensions need of staging: the distinct values of a few columns (a few thousand rows), never the
+# observations themselves.
+STAGED_VALUES = {
+    "staged_regions": "SELECT DISTINCT region_code FROM staging.observations",
+    "staged_periods": "SELECT DISTINCT period_code FROM staging.observations",
+    "staged_sectors": "SELECT DISTINCT sector_code FROM staging.observations WHERE sector_code IS NOT NULL",
+    "staged_scales": "SELECT DISTINCT table_id, measure_id, scale_factor FROM staging.observations",
+}

@@ -10,7 +10,8 @@ April of the year and "Bron: LISA <jaar>").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -51,13 +52,28 @@ def conform(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFram
 
 @dataclass
 class Capture:
-    """One complete fetch in the common raw shape."""
+    """One complete fetch in the common raw shape.
+
+    ``observations`` is a frame, or batches of rows read one at a time while they are written (the pages
+    of a national table: the raw step never holds the whole fetch); the other frames are small.
+    """
 
     table_id: str
     fetch_id: str
     source_format: str
-    observations: pl.DataFrame
+    observations: pl.DataFrame | Iterable[pl.DataFrame]
     measures: pl.DataFrame
     codes: pl.DataFrame
     skipped_columns: list[str]
     memberships: pl.DataFrame = field(default_factory=lambda: concat_or_empty([], MEMBERSHIP_COLUMNS))
+
+    def observation_batches(self) -> Iterator[pl.DataFrame]:
+        """The observations, batch by batch, each with exactly OBSERVATION_COLUMNS (bound now: reassigning
+        ``observations`` afterwards does not change what this yields)."""
+        batches = [self.observations] if isinstance(self.observations, pl.DataFrame) else self.observations
+        return (conform(batch, OBSERVATION_COLUMNS) for batch in batches)
+
+    def collected(self) -> Capture:
+        """The same capture with every batch read into one frame (for small captures and tests)."""
+        frame = concat_or_empty(list(self.observation_batches()), OBSERVATION_COLUMNS)
+        return replace(self, observations=frame)

@@ -4,71 +4,175 @@ One row per table, measure, region, period and other dimension codes, and vintag
 twice: as published (62.2 with unit "x 1 000") and multiplied out (62200), so nobody has to
 remember which tables are in thousands. ``is_latest`` marks the vintage the marts use: the fetch
 whose source date is newest, and of fetches with the same date the one landed last.
+
+The transform is one SQL statement DuckDB runs over raw.* where it lies (a national table never passes
+through Python), per source table, so a table whose raw rows did not change is not staged again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import duckdb
 import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, normalise_status, parse_unit, scaled_decimals
+from regiostat.model import state
 
 OBSERVATION_KEY = ["table_id", "measure_id", "region_code", "period_code", "dimension_key"]
-_NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
-_SECTOR_DIM = "BedrijfstakkenBranchesSBI2008"
+_NUMBER = r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
+_SECTOR = r"BedrijfstakkenBranchesSBI2008=([^;]*)"
+_WHITESPACE = "' ' || chr(9) || chr(10) || chr(13)"
+COLUMNS = ("table_id", "measure_id", "measure_code", "region_code", "period_code", "sector_code", "dimension_key",
+           "value", "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status",
+           "source_format", "origin", "fetch_id", "source_path", "source_row", "fetched_at", "vintage",
+           "table_version", "table_modified", "as_of", "is_latest", "source_kind", "reference_date", "attribution")
+
+# raw.observations of the tables in _stage_tables -> staging rows. _units and _status are the small per-measure
+# and per-period tables made in Python (parse_unit, normalise_status). Values are multiplied out and rounded
+# half to even to the decimals that stay meaningful (62.2 x 1000 -> 62200, not 62200.000000000007); the latest
+# vintage of a key is the fetch whose source date is newest, then the one landed last.
+_STAGE_SQL = f"""
+WITH typed AS (
+    SELECT o.table_id, o.fetch_id, o.source_path, o.source_row, o.measure_code, o.reference_date, o.attribution,
+           o.value_attribute_raw,
+           trim(o.region_raw, {_WHITESPACE}) AS region_code, trim(o.period_raw, {_WHITESPACE}) AS period_code,
+           regexp_replace(o.other_dims_raw, '\\s+(;|$)', '\\1', 'g') AS dimension_key,
+           trim(o.value_raw, {_WHITESPACE}) AS value_text
+    FROM raw.observations o SEMI JOIN _stage_tables t USING (table_id)
+), valued AS (
+    SELECT *, CASE WHEN regexp_full_match(value_text, '{_NUMBER}') THEN TRY_CAST(value_text AS DOUBLE) END
+                  AS value_published
+    FROM typed
+), joined AS (
+    SELECT v.*, u.measure_id, u.unit, u.decimals, u.scale_factor, u.decimals_value,
+           v.value_published * u.scale_factor AS product,
+           f.source_kind, f.source_format, f.origin, f.fetched_at, f.vintage, f.table_version, f.table_modified,
+           f.as_of, f.landed_seq, coalesce(st.period_status, 'onbekend') AS period_status
+    FROM valued v
+    LEFT JOIN _units u USING (table_id, fetch_id, measure_code)
+    LEFT JOIN raw.fetches f USING (table_id, fetch_id)
+    LEFT JOIN _status st USING (table_id, period_code)
+)
+SELECT table_id, measure_id, measure_code, region_code, period_code,
+       CASE WHEN regexp_matches(dimension_key, '{_SECTOR}') THEN regexp_extract(dimension_key, '{_SECTOR}', 1) END
+           AS sector_code,
+       dimension_key,
+       CASE decimals_value {" ".join(f"WHEN {d} THEN round_even(product, {d})" for d in range(6))}
+            ELSE round_even(product, 6) END AS value,
+       value_published, unit, scale_factor, decimals,
+       CASE WHEN value_attribute_raw IS NOT NULL THEN value_attribute_raw
+            WHEN value_published IS NOT NULL THEN 'None' ELSE 'NotAvailable' END AS value_attribute,
+       period_status, source_format, origin, fetch_id, source_path, source_row, fetched_at, vintage, table_version,
+       table_modified, as_of,
+       row_number() OVER (PARTITION BY {", ".join(OBSERVATION_KEY)}
+                          ORDER BY as_of DESC NULLS LAST, landed_seq DESC NULLS LAST, source_path, source_row,
+                                   measure_code) = 1 AS is_latest,
+       source_kind, reference_date, attribution
+FROM joined
+"""
 
 
-def _clean_dimension_key(expr: pl.Expr) -> pl.Expr:
-    """``"Dim=301000 ;Other=x"`` -> ``"Dim=301000;Other=x"`` (v3 keys are right-padded)."""
-    return expr.str.replace_all(r"\s+(;|$)", "$1")
+SQL_FINGERPRINT = hashlib.sha256(_STAGE_SQL.encode()).hexdigest()[:16]  # a changed transform restages every table
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a staging refresh did: the tables staged again and the tables whose rows were removed."""
+
+    restaged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.restaged or self.removed)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Refresh:
+    """Stage again exactly the tables whose raw rows changed since they were staged (all with ``force``), and
+    drop the staged rows of tables raw no longer has."""
+    current = {t: state.fingerprint(fp, SQL_FINGERPRINT) for t, fp in state.recorded(con, state.RAW).items()}
+    before = {} if force else state.recorded(con, state.STAGING)
+    todo, gone = state.changed(current, before)
+    if todo or gone:
+        stage_tables(con, todo, remove=gone, fingerprints={t: current[t] for t in todo})
+    return Refresh(tuple(todo), tuple(gone))
+
+
+def stage_tables(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str] | None = None, *,
+                 remove: Sequence[str] = (), fingerprints: dict[str, str] | None = None) -> int:
+    """Rebuild staging.observations for ``table_ids`` (None: every table in raw) from raw.*, and delete the rows of
+    ``remove``, in one transaction, set-based in DuckDB: no table is held in Python. Rows written."""
+    if table_ids is None:
+        table_ids = [r[0] for r in con.execute("SELECT DISTINCT table_id FROM raw.fetches").fetchall()]
+    scope = pl.DataFrame({"table_id": list(table_ids)}, schema={"table_id": pl.String})
+    dropped = pl.DataFrame({"table_id": [*table_ids, *remove]}, schema={"table_id": pl.String})
+    small = _small_inputs(con, scope)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        with _registered(con, _stage_tables=scope, _dropped=dropped, **small):
+            con.execute("DELETE FROM staging.observations WHERE table_id IN (SELECT table_id FROM _dropped)")
+            con.execute(f"INSERT INTO staging.observations BY NAME {_STAGE_SQL}")
+        state.forget(con, state.STAGING, remove)
+        state.record(con, state.STAGING, fingerprints or {})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    marks = ", ".join("?" for _ in table_ids) or "NULL"
+    return con.execute(f"SELECT count(*) FROM staging.observations WHERE table_id IN ({marks})",
+                       list(table_ids)).fetchall()[0][0]
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """What staging holds: latest rows, tables and sources (for the run's metadata)."""
+    latest, tables, sources = con.execute(
+        "SELECT count(*) FILTER (WHERE is_latest), count(DISTINCT table_id), "
+        "string_agg(DISTINCT source_kind, ', ' ORDER BY source_kind) FROM staging.observations").fetchall()[0]
+    return {"latest_rows": latest, "tables": tables, "sources": sources or ""}
+
+
+def _small_inputs(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The per-measure units and per-period statuses of the tables in scope (a few rows per table)."""
+    with _registered(con, _scope=scope):
+        measures = con.sql("SELECT * FROM raw.measures SEMI JOIN _scope USING (table_id)").pl()
+        codes = con.sql("SELECT * FROM raw.dimension_codes SEMI JOIN _scope USING (table_id) "
+                        "WHERE dimension_kind = 'TimeDimension'").pl()
+        fetches = con.sql("SELECT * FROM raw.fetches SEMI JOIN _scope USING (table_id)").pl()
+    return {"_units": _measure_units(measures), "_status": period_status(codes, fetches)}
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 def stage_observations(observations: pl.DataFrame, measures: pl.DataFrame, codes: pl.DataFrame,
                        fetches: pl.DataFrame) -> pl.DataFrame:
-    """Type, trim, scale and annotate raw observations; mark the latest vintage of each key."""
-    units = _measure_units(measures)
-    status = period_status(codes, fetches)
-    text = pl.col("value_raw").str.strip_chars()
-    staged = (
-        observations
-        .with_columns(
-            pl.col("region_raw").str.strip_chars().alias("region_code"),
-            pl.col("period_raw").str.strip_chars().alias("period_code"),
-            _clean_dimension_key(pl.col("other_dims_raw")).alias("dimension_key"),
-            pl.when(text.str.contains(_NUMBER)).then(text.cast(pl.Float64, strict=False)).alias("value_published"),
-        )
-        .with_columns(
-            pl.col("dimension_key").str.extract(rf"{_SECTOR_DIM}=([^;]*)").alias("sector_code"),
-            pl.when(pl.col("value_attribute_raw").is_not_null()).then(pl.col("value_attribute_raw"))
-            .when(pl.col("value_published").is_not_null()).then(pl.lit("None"))
-            .otherwise(pl.lit("NotAvailable")).alias("value_attribute"),
-        )
-        .join(units, on=["table_id", "fetch_id", "measure_code"], how="left")
-        .join(fetches.select("table_id", "fetch_id", "source_kind", "source_format", "origin", "fetched_at",
-                             "vintage", "table_version", "table_modified", "as_of", "landed_seq"),
-              on=["table_id", "fetch_id"], how="left")
-        .join(status, on=["table_id", "period_code"], how="left")
-        .with_columns(
-            pl.col("period_status").fill_null("onbekend"),
-            _multiplied_out(pl.col("value_published"), pl.col("scale_factor"), pl.col("decimals_value")),
-        )
-    )
-    newest_first = staged.sort(["as_of", "landed_seq"], descending=True, nulls_last=True, maintain_order=True)
-    latest = pl.int_range(pl.len()).over(OBSERVATION_KEY) == 0
-    return newest_first.with_columns(latest.alias("is_latest")).select(
-        "table_id", "measure_id", "measure_code", "region_code", "period_code", "sector_code", "dimension_key",
-        "value", "value_published", "unit", "scale_factor", "decimals", "value_attribute", "period_status",
-        "source_format", "origin", "fetch_id", "source_path", "source_row", "fetched_at", "vintage",
-        "table_version", "table_modified", "as_of", "is_latest", "source_kind", "reference_date", "attribution",
-    ).sort(["table_id", "measure_id", "region_code", "period_code", "dimension_key", "as_of"], maintain_order=True)
-
-
-def _multiplied_out(value: pl.Expr, scale: pl.Expr, decimals: pl.Expr) -> pl.Expr:
-    """value x scale, rounded to the decimals that stay meaningful (62.2 x 1000 -> 62200, not 62200.000001)."""
-    product = value * scale
-    expr = product.round(6)
-    for d in range(5, -1, -1):
-        expr = pl.when(decimals == d).then(product.round(d)).otherwise(expr)
-    return expr.alias("value")
+    """The same transform over frames (small captures and tests): run by DuckDB in memory, sorted by key."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA raw")
+        for name, frame in (("observations", observations), ("measures", measures), ("dimension_codes", codes),
+                            ("fetches", fetches)):
+            with _registered(con, _frame=frame):
+                con.execute(f"CREATE TABLE raw.{name} AS SELECT * FROM _frame")
+        scope = fetches.select("table_id").unique()
+        with _registered(con, _stage_tables=scope, **_small_inputs(con, scope)):
+            staged = con.sql(f"SELECT {', '.join(COLUMNS)} FROM ({_STAGE_SQL}) "
+                             "ORDER BY table_id, measure_id, region_code, period_code, dimension_key, as_of").pl()
+    finally:
+        con.close()
+    return staged.cast({"scale_factor": pl.Int64, "decimals": pl.Int64})
 
 
 def _measure_units(measures: pl.DataFrame) -> pl.DataFrame:

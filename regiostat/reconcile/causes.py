@@ -11,9 +11,11 @@ For two claims on one quantity whose values differ (checked in this order):
                   difference (e.g. a document quoting a figure with another definition)
 A conflict (minimal infeasible set) gets the causes of its non-overlapping same-quantity pairs; a
 conflict that only runs through rules (one claim per quantity) gets boundary / reference_date if those
-differ, else transcription when all its claims come from one source and version (the source's own
-figures imply two values for one quantity), revision when one source in several versions, else
-definition.
+differ, else arithmetic when all its claims come from one source and version (the source's own
+figures do not add up: its shares, totals and changes cannot all be right), revision when one source
+in several versions, else definition. Transcription is kept for one quantity stated twice.
+A conflict of one claim alone (a negative figure where the quantity cannot be negative, e.g. a
+share) is a definition difference.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from regiostat.reconcile.intervals import tol
 from regiostat.reconcile.model import Claim
 
-CAUSES = ("rounding", "definition", "reference_date", "revision", "boundary", "transcription")
+CAUSES = ("rounding", "definition", "reference_date", "revision", "boundary", "transcription", "arithmetic")
 _REFDATE = re.compile(r"(?:reference[ _]date|peildatum)\s*[:=]\s*([^.;]+(?:\.\d[^.;]*)?)", re.I)
 _BOUNDARY = re.compile(r"(?:boundary|gebiedsindeling)\s*[:=]\s*([^.;]+)", re.I)
 
@@ -71,8 +73,8 @@ def conflict_causes(claims: Sequence[Claim]) -> tuple[str, ...]:
             causes.add("boundary")
         elif _differ(claims, _REFDATE):
             causes.add("reference_date")
-        elif len({c.source for c in claims}) == 1:
-            causes.add("revision" if len({(c.vintage, c.status) for c in claims}) > 1 else "transcription")
+        elif len(claims) > 1 and len({c.source for c in claims}) == 1:
+            causes.add("revision" if len({(c.vintage, c.status) for c in claims}) > 1 else "arithmetic")
         else:
             causes.add("definition")
     return ordered(causes)

@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,9 @@ from regiostat.reconcile.precision import LOCALES, Figure, FigureError, parse_fi
 
 UNKNOWN_PERIOD = "unknown"  # the document states no year; the claim is kept, matched to no year
 REQUIRED = ("id", "document", "location", "quote", "written", "indicator", "region", "period")
-OPTIONAL = ("unit", "precision", "interval", "scale", "reference_date", "base_period", "direction", "notes")
-OPTIONAL_TEXT = ("unit", "precision", "reference_date", "base_period", "direction", "notes")
+OPTIONAL = ("unit", "precision", "interval", "scale", "reference_date", "base_period", "direction", "notes",
+            "assumed_period")
+OPTIONAL_TEXT = ("unit", "precision", "reference_date", "base_period", "direction", "notes", "assumed_period")
 DOCUMENT_FIELDS = ("title", "publisher", "published", "locale", "notes")
 DIRECTIONS = {"increase": 1, "decrease": -1}
 # Source documents (the seed plans) ship in data/documents, laid out like the shared folder: seeds/<file>.
@@ -45,9 +46,11 @@ class ClaimsFileError(ValueError):
         super().__init__(f"{file}: claim {claim}: field {field!r}: {message}")
 
 
+@lru_cache(maxsize=32)
 def _normalise(text: str) -> tuple[str, list[int]]:
     """Collapse whitespace runs to one space (page layout breaks sentences over lines) and
-    remember the 1-based line number of every kept character."""
+    remember the 1-based line number of every kept character. Cached: every claim of a document
+    searches the same text."""
     out: list[str] = []
     lines: list[int] = []
     line, in_space = 1, True
@@ -181,6 +184,15 @@ def _change_only(key: str) -> Check:
     return check
 
 
+def _assumed_period_error(raw: dict[str, Any]) -> str | None:
+    """assumed_period: a year, and only for a claim whose period is unknown (a stated year needs no guess)."""
+    if "assumed_period" not in raw:
+        return None
+    if raw["period"] != UNKNOWN_PERIOD:
+        return f"only for a claim with period \"{UNKNOWN_PERIOD}\" (this one states {raw['period']!r})"
+    return None if is_year(raw["assumed_period"]) else f"{raw['assumed_period']!r}: expected a year (\"2016\")"
+
+
 def _figure_error(e: _Entry, part: str) -> str | None:
     """The FigureError message of reading the precision override or the written figure, if any."""
     try:
@@ -237,6 +249,7 @@ _ENTRY_CHECKS: tuple[tuple[str, Check], ...] = (
     ("base_period", lambda e: _year_or_unknown(e.raw["base_period"], "a year") if e.is_change else None),
     ("direction", lambda e: None if not e.is_change or e.raw["direction"] in DIRECTIONS
      else f"expected one of {sorted(DIRECTIONS)}"),
+    ("assumed_period", lambda e: _assumed_period_error(e.raw)),
     ("precision", lambda e: _figure_error(e, "unit")),
     ("scale", _scale_error),
     ("written", _written_error),
@@ -273,7 +286,7 @@ def _claim(e: _Entry, published: str | None) -> Claim:
         notes = f"Reference date: {raw['reference_date']}." + (f" {notes}" if notes else "")
     return Claim(claim_id=raw["id"], quantity=quantity, value=value, low=low, high=high, precision=precision,
                  source_kind="document", source=raw["document"], location=raw["location"], quote=raw["quote"],
-                 vintage=published, notes=notes)
+                 vintage=published, notes=notes, assumed_period=raw.get("assumed_period"))
 
 
 # ---------------------------------------------------------------- one file

@@ -49,6 +49,7 @@ SOURCE_AUTHORITY: Mapping[str, int] = _PerSourceKind("authority", FIXED_AUTHORIT
 SOURCE_KIND_NL: Mapping[str, str] = _PerSourceKind("claim_kind_nl", FIXED_KIND_NL)  # type: ignore[assignment]
 STATUS_RANK = {"definitief": 3, "nader voorlopig": 2, "voorlopig": 1, "onbekend": 0, None: 0}
 CHANGE_PREFIX = "change:"
+UNMAPPED_PREFIX = "unmapped:"  # a claims file's indicator when no catalogue indicator fits
 _YEAR = re.compile(r"\d{4}")
 
 
@@ -100,7 +101,8 @@ class Claim:
     vintage: str | None = None  # when published or fetched (ISO date)
     status: str | None = None  # definitief / voorlopig / nader voorlopig for CBS figures
     notes: str | None = None
-
+    assumed_period: str | None = None  # for a claim without a year: the year it most likely means, used only to
+    # look up the closest real figure, never to check the claim
     def __post_init__(self) -> None:
         if self.source_kind not in SOURCE_AUTHORITY:
             raise ValueError(f"claim {self.claim_id}: source_kind must be one of {tuple(SOURCE_AUTHORITY)}")

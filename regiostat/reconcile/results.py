@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from regiostat.reconcile.intervals import Interval
 from regiostat.reconcile.model import Claim, Quantity
@@ -22,6 +23,7 @@ class Conflict:
     causes: tuple[str, ...]
     implied: Mapping[str, Interval] = field(default_factory=dict, compare=False)
     gaps: Mapping[str, float] = field(default_factory=dict, compare=False)
+    figures: int = 0  # distinct figures in the set (restatements of one figure count once); 0 = len(claim_ids)
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,13 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Decision:
+    """The figure held for one quantity. `value` is the chosen claim's own stated figure, never a value
+    computed from the interval: its own interval (the chosen claim's low/high) meets `interval`, what
+    all kept claims together allow. `edge_only`: they meet only at the edge of the figure's rounding (the
+    overlap is narrower than half the figure's interval, or misses the stated figure itself)."""
+
     quantity: Quantity
-    value: float | None  # inside `interval`; None when every claim on the quantity was rejected
+    value: float | None  # the stated figure of `chosen`; None when every claim on the quantity was rejected
     interval: Interval  # what all kept claims together allow
     chosen: Claim | None
     kept: tuple[Claim, ...]
@@ -42,12 +49,21 @@ class Decision:
     causes: tuple[str, ...]
     sentence: str
     warnings: tuple[str, ...] = ()
+    edge_only: bool = False
+
+
+VERDICTS = ("supported", "contradicted", "proxy", "definition", "unverifiable")
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """supported / contradicted: data of the claim's own definition, region and year bound it (or the
+    engine rejected it); proxy: only a nearby figure (another definition, area or year) is consistent
+    with it; definition: the nearest figure, for the same area and year, differs by definition;
+    unverifiable: nothing to check it against (`missing`), the closest figure beside it if any."""
+
     claim: Claim
-    verdict: str  # "supported" | "contradicted" | "unverifiable"
+    verdict: str  # one of VERDICTS
     interval: Interval  # what the evidence allows for the claim's quantity
     by_claims: tuple[str, ...] = ()  # supporting data, or the claims that contradict it
     by_rules: tuple[str, ...] = ()
@@ -55,6 +71,7 @@ class Verdict:
     missing: tuple[Quantity, ...] = ()
     warnings: tuple[str, ...] = ()
     sentence: str = ""
+    closest: tuple[Any, ...] = ()  # regiostat.reconcile.closest.Closest, best first
 
 
 @dataclass(frozen=True)
@@ -62,4 +79,5 @@ class Reconciliation:
     intervals: dict[Quantity, Interval]
     conflicts: list[Conflict]
     decisions: list[Decision]
-    complete: bool  # False if conflict enumeration hit the node budget somewhere
+    complete: bool  # every minimal conflict was listed (False after the mixed-integer program or a greedy fallback)
+    optimal: bool = True  # the claims dropped are a best correction everywhere (False only after a greedy fallback)

@@ -330,27 +330,31 @@ _GROUND: dict[str, Callable[[RuleTemplate, _Grounding], Iterator[Rule]]] = {
     "sum": _ground_sum, "ratio": _ground_ratio, "difference": _ground_difference, "band": _ground_band}
 
 
-def _ground_members_sum(t: RuleTemplate, known: set[Quantity], memberships: Mapping[str, Sequence[str]],
+def _members_in(membership: Any, year: str) -> Sequence[str]:
+    """A region's members in one year: a custom region that lists members by period (members_in), or a list."""
+    members_in = getattr(membership, "members_in", None)
+    return members_in(int(year)) if members_in is not None else membership
+
+
+def _ground_members_sum(t: RuleTemplate, known: set[Quantity], memberships: Mapping[str, Any],
                         indicators: Mapping[str, Indicator]) -> Iterator[Rule]:
-    """A custom region's total = the sum of its members, for every indicator and year known in the group."""
+    """A custom region's total = the sum of the members it has that year, for every indicator and year known
+    in the group."""
     allowed = _allowed(t.params["indicators"], indicators)
-    for region, members in sorted(memberships.items()):
-        group = {region, *members}
+    for region, membership in sorted(memberships.items()):
+        every = set(getattr(membership, "members", membership))
+        group = {region, *every}
         used = {(q.indicator, q.period) for q in known if q.region in group and is_year(q.period)}
         for ind, y in sorted(used):
-            if allowed is None or ind in allowed:
+            members = _members_in(membership, y)
+            if (allowed is None or ind in allowed) and members:
                 yield _rule(t, f"{t.id}:{ind}[{region},{y}]", "sum", Quantity(ind, region, y),
                             tuple(Quantity(ind, m, y) for m in members), params={"exhaustive": "true"})
 
 
-def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *,
-                indicators: Mapping[str, Indicator],
-                memberships: Mapping[str, Sequence[str]] | None = None) -> list[Rule]:
-    """Ground the enabled templates for the claimed `quantities` (see the module docstring).
-
-    `memberships`: region id -> member region codes (a custom region and its municipalities).
-    Claims with an unknown period ("unknown") or an unmapped indicator get no rules.
-    """
+def ground(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *, indicators: Mapping[str, Indicator],
+           memberships: Mapping[str, Any] | None = None) -> list[Rule]:
+    """Every instance of the enabled templates for the claimed `quantities`, before pruning."""
     claimed = set(quantities)
     grounding = _Grounding.of(claimed, indicators)
     enabled = [t for t in rules if t.enabled]
@@ -359,7 +363,20 @@ def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *
     known = claimed | {q for rule in out for q in (rule.target, *rule.inputs)}
     for t in (t for t in enabled if t.kind == "members_sum"):
         out += _ground_members_sum(t, known, memberships or {}, indicators)
-    return _prune(out, claimed)
+    return out
+
+
+def instantiate(rules: Sequence[RuleTemplate], quantities: Iterable[Quantity], *,
+                indicators: Mapping[str, Indicator],
+                memberships: Mapping[str, Any] | None = None) -> list[Rule]:
+    """Ground the enabled templates for the claimed `quantities` (see the module docstring).
+
+    `memberships`: region id -> its members: a list of region codes, or a custom region
+    (regiostat.regions.custom.CustomRegion) whose members hold by period (``members_in``).
+    Claims with an unknown period ("unknown") or an unmapped indicator get no rules.
+    """
+    claimed = set(quantities)
+    return _prune(ground(rules, claimed, indicators=indicators, memberships=memberships), claimed)
 
 
 def labels(indicators: Mapping[str, Indicator], regions: Iterable[Any] = ()) -> dict[str, str]:

@@ -12,14 +12,16 @@ import math
 from collections.abc import Mapping, Sequence
 
 from regiostat.reconcile.causes import pair_cause
-from regiostat.reconcile.intervals import INF, Interval
+from regiostat.reconcile.intervals import INF, Interval, tol
 from regiostat.reconcile.model import CHANGE_PREFIX, SOURCE_KIND_NL, Claim, Quantity, Rule
 from regiostat.reconcile.precision import hedge_word
 from regiostat.reconcile.priority import priority, tier
 from regiostat.reconcile.results import Conflict, Rejection
 
+COUNT_UNITS = frozenset({"jobs", "persons", "establishments"})  # units counted in whole numbers
 CAUSE_NL = {"rounding": "afronding", "definition": "definitieverschil", "reference_date": "andere peildatum",
-            "revision": "revisie", "boundary": "gewijzigde gebiedsindeling", "transcription": "transcriptiefout"}
+            "revision": "revisie", "boundary": "gewijzigde gebiedsindeling", "transcription": "transcriptiefout",
+            "arithmetic": "cijfers die onderling niet kloppen"}
 
 
 def decimals(x: float) -> int:
@@ -42,10 +44,13 @@ class DutchText:
     """Renders figures, intervals and claims in Dutch for one claim set."""
 
     def __init__(self, rules: Sequence[Rule], labels: Mapping[str, str] | None = None,
-                 kind_labels: Mapping[str, str] | None = None) -> None:
+                 kind_labels: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels or {})
+        units = dict(units or {})  # indicator -> unit, as in the catalogue
+        self.counts = {i for i, u in units.items() if u in COUNT_UNITS}  # whole units: whole-number intervals
         self.kinds = {**SOURCE_KIND_NL, **(kind_labels or {})}
         self.percent = {r.target for r in rules if r.kind == "ratio" and r.scale == 100}
+        self.percent_indicators = {i for i, u in units.items() if u == "%"}
 
     def label(self, code: str) -> str:
         if code in self.labels:
@@ -61,12 +66,18 @@ class DutchText:
         return f"{self.label(q.indicator)} {self.label(q.region)} {q.period.replace('/', '–')}"
 
     def number(self, x: float, q: Quantity, d: int | None = None) -> str:
-        return nl(x, decimals(x) if d is None else d) + ("%" if q in self.percent else "")
+        percent = q in self.percent or q.indicator in self.percent_indicators
+        return nl(x, decimals(x) if d is None else d) + ("%" if percent else "")
 
     def interval(self, iv: Interval, q: Quantity, d: int) -> str:
+        """Rounded outward to `d` decimals; a count (see `counts`) inward to whole numbers, the values it can take."""
         f = 10 ** d
         lo = math.floor(iv[0] * f + 1e-6) / f if math.isfinite(iv[0]) else -INF
         hi = math.ceil(iv[1] * f - 1e-6) / f if math.isfinite(iv[1]) else INF
+        if d == 0 and q.indicator.removeprefix(CHANGE_PREFIX) in self.counts:
+            whole = (math.ceil(iv[0] - 1e-6) if math.isfinite(iv[0]) else -INF,
+                     math.floor(iv[1] + 1e-6) if math.isfinite(iv[1]) else INF)
+            lo, hi = whole if whole[0] <= whole[1] else (lo, hi)
         if lo == -INF and hi == INF:
             return "elke waarde"
         if lo == -INF:
@@ -113,20 +124,41 @@ def _clash(c: Claim, o: Claim, text: DutchText) -> str:
     return f"{text.figure(o)} ({text.source(o)}) sluit {text.figure(c)} uit ({CAUSE_NL[cause]})"
 
 
+def _figure_key(c: Claim) -> tuple:
+    return (c.quantity, c.source, c.value, c.low, c.high)
+
+
+def _others(c: Claim, m: Conflict, by_id: Mapping[str, Claim]) -> list[Claim]:
+    """The other figures of a conflict, each once: restatements of c, and repeats of another figure, drop out."""
+    seen = {_figure_key(c)}
+    out = []
+    for i in m.claim_ids:
+        o = by_id[i]
+        if _figure_key(o) not in seen:
+            seen.add(_figure_key(o))
+            out.append(o)
+    return out
+
+
 def rejection_reason(c: Claim, conflicts: Sequence[Conflict], by_id: Mapping[str, Claim], text: DutchText) -> str:
-    """Names the figures that exclude c: every two-claim clash on its quantity, and the smallest set of
-    figures that excludes it through the rules (the widest gap among equals); the count of the rest."""
-    pairs = [m for m in conflicts if len(m.claim_ids) == 2 and len({by_id[i].quantity for i in m.claim_ids}) == 1]
-    chains = sorted((m for m in conflicts if m not in pairs), key=lambda m: (len(m.claim_ids), -m.gaps[c.claim_id]))
+    """Names the figures that exclude c: every two-figure clash on its quantity, and the smallest set of
+    figures that excludes it through the rules (the widest gap among equals); the count of the rest. A
+    figure the rules exclude on its own (a negative share) is said to fall outside what they allow."""
+    others_of = {id(m): _others(c, m, by_id) for m in conflicts}
+    pairs = [m for m in conflicts if len(others_of[id(m)]) == 1 and others_of[id(m)][0].quantity == c.quantity]
+    chains = sorted((m for m in conflicts if m not in pairs),
+                    key=lambda m: (len(others_of[id(m)]), -m.gaps[c.claim_id]))
     parts, others_all = [], []
     for m in chains[:1] + pairs:
-        others = [by_id[i] for i in m.claim_ids if i != c.claim_id]
+        others = others_of[id(m)]
         others_all += others
-        if len(others) == 1 and others[0].quantity == c.quantity:
+        iv = text.interval(m.implied[c.claim_id], c.quantity, decimals(c.value))
+        if not others:
+            parts.append(f"de regels laten {iv} toe, wat {text.figure(c)} uitsluit")
+        elif len(others) == 1 and others[0].quantity == c.quantity:
             parts.append(_clash(c, others[0], text))
         else:
             verb = "laat" if len(others) == 1 else "laten"
-            iv = text.interval(m.implied[c.claim_id], c.quantity, decimals(c.value))
             parts.append(f"{join([text.ref(o) for o in others])} {verb} {iv} toe, wat {text.figure(c)} uitsluit")
     if len(chains) > 1:
         parts[0] += f" (en {len(chains) - 1} andere combinatie{'s' if len(chains) > 2 else ''} van cijfers)"
@@ -134,20 +166,39 @@ def rejection_reason(c: Claim, conflicts: Sequence[Conflict], by_id: Mapping[str
     return f"{text.figure(c)} valt af{why}: " + "; ".join(parts)
 
 
+def shown_interval(iv: Interval, q: Quantity, d: int, text: DutchText) -> str:
+    """An interval with the decimals of the figure it is about, one more when that would hide its width."""
+    return text.interval(iv, q, d + 1 if iv[1] - iv[0] < 10 ** -d else d)
+
+
+def edge_clause(iv: Interval, chosen: Claim, needs: Sequence[tuple[Claim, Interval]], text: DutchText) -> str:
+    """", maar alleen aan de rand van de afronding (...)": what the other figures allow, and what the held
+    figure then needs of the figures it is linked to (each also only at the edge of its own rounding)."""
+    allowed = shown_interval(iv, chosen.quantity, decimals(chosen.value), text)
+    out = f", maar alleen aan de rand van de afronding (de overige cijfers laten {allowed} toe"
+    if needs:
+        parts = [f"{shown_interval(niv, n.quantity, decimals(n.value), text)} voor {text.label(n.quantity.indicator)} "
+                 f"{n.quantity.period.replace('/', '–')} ({text.figure(n)} in de bron)" for n, niv in needs]
+        out += f"; dat vergt {join(parts)}"
+    return out + ")"
+
+
 def decision_sentence(q: Quantity, value: float | None, iv: Interval, chosen: Claim | None, kept: Sequence[Claim],
-                      rejections: Sequence[Rejection], warnings: Sequence[str], text: DutchText) -> str:
-    """"Voor <quantity> houden we <value> aan: <why the others go>." in Dutch, numbers computed."""
+                      rejections: Sequence[Rejection], warnings: Sequence[str], text: DutchText, *,
+                      edge_only: bool = False, needs: Sequence[tuple[Claim, Interval]] = ()) -> str:
+    """"Voor <quantity> houden we <stated figure> aan: <why the others go>." in Dutch. The figure held is
+    always the chosen claim's own; what the other figures allow is said beside it, never instead of it."""
     d = decimals(chosen.value) if chosen else max((decimals(r.claim.value) for r in rejections), default=0)
     head = f"Voor {text.quantity(q)}"
     if chosen is None:
         out = f"{head} houden we geen waarde aan"
-    elif value == chosen.value:
+    else:
         out = f"{head} houden we {text.number(chosen.value, q)} aan"
-    else:  # the stated figure is a rounding; its interval only partly overlaps what the others allow
-        shown = text.interval(iv, q, d + 1 if iv[1] - iv[0] < 10 ** -d else d)
-        out = (f"{head} houden we {text.number(value, q)} aan ({text.figure(chosen)} in de bron; binnen de "
-               f"afronding daarvan laten de overige cijfers alleen {shown} toe)")
-    details = [r.reason for r in rejections]
+        if edge_only:
+            out += edge_clause(iv, chosen, needs, text)
+        elif iv[0] > chosen.low + tol(iv[0]) or iv[1] < chosen.high - tol(iv[1]):
+            out += f" (de overige cijfers laten {shown_interval(iv, q, d, text)} toe)"
+    details = list(dict.fromkeys(r.reason for r in rejections))  # a restated figure falls once
     details += [f"{text.figure(o)} ({text.source(o)}) past er ook bij ({CAUSE_NL[pair_cause(chosen, o)]})"
                 for o in kept[1:] if chosen and o.value != chosen.value]
     if chosen is None:
@@ -182,3 +233,44 @@ def supported(c: Claim, shown: str, text: DutchText) -> str:
 def unverifiable(c: Claim, missing: Sequence[Quantity], text: DutchText) -> str:
     return (f"{text.ref(c)} is niet te controleren: er zijn geen gegevens over "
             f"{join([text.quantity(x) for x in missing])}.")
+
+
+def _closest_decimals(value: float, low: float, high: float) -> int:
+    """As many decimals as the figure's own precision carries (a figure of 325.100 +-50: none; 11,07% +-0,05: one)."""
+    width = high - low
+    if not width > 0:
+        return min(decimals(value), 2)
+    return max(0, min(3, math.ceil(-math.log10(width))))
+
+
+def closest_phrase(x, text: DutchText) -> str:
+    """A closest real figure (regiostat.reconcile.closest.Closest) in words: value (what, where, when; source)."""
+    regions = "+".join(x.regions)
+    q = Quantity(x.indicator, regions, x.period)
+    shown = text.number(x.value, q, _closest_decimals(x.value, x.low, x.high))
+    return f"{shown} ({text.label(x.indicator)}, {regions}, {x.period.replace('/', '–')}; {', '.join(x.sources)})"
+
+
+def _also(closest: Sequence, text: DutchText) -> str:
+    """Up to two further figures of other indicators, so a reader sees the neighbouring definitions too."""
+    seen = {closest[0].indicator}
+    more = []
+    for x in closest[1:]:
+        if x.indicator not in seen and len(more) < 2:
+            seen.add(x.indicator)
+            more.append(closest_phrase(x, text))
+    return f"; verder {join(more)}" if more else ""
+
+
+def consistent_with_proxy(c: Claim, closest: Sequence, text: DutchText) -> str:
+    return (f"{text.ref(c)} is niet rechtstreeks te controleren, maar past bij het dichtstbijzijnde echte cijfer, "
+            f"{closest_phrase(closest[0], text)}{_also(closest, text)}.")
+
+
+def differs_by_definition(c: Claim, closest: Sequence, text: DutchText) -> str:
+    return (f"{text.ref(c)} verschilt in definitie van het dichtstbijzijnde echte cijfer, "
+            f"{closest_phrase(closest[0], text)}{_also(closest, text)}.")
+
+
+def closest_beside(sentence: str, closest: Sequence, text: DutchText) -> str:
+    return f"{sentence} Het dichtstbijzijnde echte cijfer is {closest_phrase(closest[0], text)}{_also(closest, text)}."

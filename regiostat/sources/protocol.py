@@ -33,7 +33,8 @@ class SourceError(ValueError):
 @dataclass(frozen=True)
 class Feed:
     """One stream of files a source lands and reads on its own (a CBS table, the LISA inbox, a
-    municipality list): it becomes one landing and one raw step, ``landing/<name>`` and ``raw/<name>``."""
+    municipality list): it becomes one landing and one raw step, ``landing/<name>`` and ``raw/<name>``, or,
+    for a partitioned source, one partition of ``landing/<source>`` and ``raw/<source>``."""
 
     name: str  # lower case, unique over all sources
     table_ids: tuple[str, ...]  # the landing zone's table ids it owns; its rows in raw.* carry them
@@ -43,6 +44,11 @@ class Feed:
     file_kinds: tuple[str, ...] = ("csv",)  # what its files are, shown as the steps' kinds
     details: Mapping[str, str] = field(default_factory=dict)  # shown with the steps, e.g. {"cbs_table": ...}
     config: object = field(default=None, compare=False)  # what the source needs to land and read it
+
+    @property
+    def partition_key(self) -> str:
+        """Its key among the partitions of its source's steps (a CBS table id), when the source is partitioned."""
+        return self.table_ids[0] if len(self.table_ids) == 1 else self.name
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,10 @@ class Source(Protocol):
     claim_kind_nl: str  # how the decision sentences name it, e.g. "CBS-tabel"
     authority: int  # who is believed when figures cannot all be true: higher first (documents are 0)
     watches_inbox: bool  # files arrive by hand: a sensor watches inbox_files and starts <name>_refresh
+    # Optional: partitioned = True makes the feeds partitions of one landing and one raw step (1,000 CBS tables are
+    # two assets, not 2,000); sources without the attribute get a step per feed. A partitioned source may also have
+    # catalog_states(feeds, ctx) -> {partition key: state dict with "changed"}: what its catalog says now, for a
+    # sensor that refreshes only the changed partitions.
 
     def feeds(self, paths: ProjectPaths) -> list[Feed]:
         """The feeds this source has, as configured."""
@@ -115,6 +125,12 @@ class Source(Protocol):
     def claim_basis(self, staged: pl.DataFrame) -> Callable[[dict], ClaimBasis]:
         """Given all staged rows of this source, how one row (as a dict, with its ``year``) is claimed."""
         ...
+
+    # Optional, for national-scale tables: ``claim_columns(staged) -> dict[str, pl.Expr]`` gives the same as
+    # claim_basis as polars expressions over the staged rows (keys: the fields of ClaimBasis), so millions of
+    # rows are claimed without a Python call per row; ``claim_evidence`` (SQL condition on staging.observations)
+    # names the rows beyond the claimed ones those expressions look at. The reconciliation then reads only
+    # those rows. A source without claim_columns is claimed row by row, from all its rows.
 
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         """The files waiting to be landed by hand (none for sources that are not fed by hand)."""

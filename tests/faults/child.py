@@ -63,21 +63,21 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         landing._atomic_write = _atomic_write
 
-    elif kind == "replace-rows":  # inside the transaction that replaces a table, after DELETE + INSERT
-        from regiostat import warehouse
+    elif kind == "stage-rows":  # inside the transaction that stages every table again, after DELETE + INSERT
+        from regiostat.model import staging
 
-        real_replace = warehouse.replace_rows
+        def stage_tables(con, table_ids=None, *, remove=(), fingerprints=None):
+            import polars as pl
 
-        def replace_rows(con, table, frame, *, where=None):
-            if table != arg:
-                return real_replace(con, table, frame, where=where)
-            con.register("_fault_incoming", frame.to_arrow())
+            table_ids = [r[0] for r in con.execute("SELECT DISTINCT table_id FROM raw.fetches").fetchall()]
+            scope = pl.DataFrame({"table_id": table_ids}, schema={"table_id": pl.String})
             con.execute("BEGIN TRANSACTION")
-            con.execute(f"DELETE FROM {warehouse.qualified(table)}")
-            con.execute(f"INSERT INTO {warehouse.qualified(table)} BY NAME SELECT * FROM _fault_incoming")
-            _signal_and_hang(marker, f"{table}: deleted and re-inserted, not committed")
+            with staging._registered(con, _stage_tables=scope, **staging._small_inputs(con, scope)):
+                con.execute("DELETE FROM staging.observations")
+                con.execute(f"INSERT INTO staging.observations BY NAME {staging._STAGE_SQL}")
+            _signal_and_hang(marker, "staging.observations: deleted and re-inserted, not committed")
 
-        warehouse.replace_rows = replace_rows
+        staging.stage_tables = stage_tables
 
     elif kind == "publish-copy":  # the plain path's copy of the verified version is half written
         import shutil
@@ -120,7 +120,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     publish_path = Path(args.home) / "warehouse" / "regional.duckdb"
     install_hook(args.hang_at, Path(args.marker) if args.marker else None, publish_path)
-    return cli.main(["--home", args.home, "build"])
+    return cli.main(["--home", args.home, "build", *(["--force"] if args.force else [])])
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--home", required=True)
     build.add_argument("--hang-at")
     build.add_argument("--marker")
+    build.add_argument("--force", action="store_true", help="rebuild every layer even where nothing changed")
     build.set_defaults(func=cmd_build)
     pub = sub.add_parser("publish")
     pub.add_argument("--build", required=True)

@@ -42,7 +42,7 @@ def test_reader_keeps_its_snapshot_while_two_simultaneous_runs_serialize_and_pub
 
         # two runs, both past their imports, started together; the reader's connection stays open throughout
         ready = [warm_pool.take(), warm_pool.take()]
-        children = [child.start("build", "--home", str(home)) for child in ready]
+        children = [child.start("build", "--home", str(home), "--force") for child in ready]  # both rebuild
         results = [finish(child, timeout=120) for child in children]
 
         for code, out, err in results:

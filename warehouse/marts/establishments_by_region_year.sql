@@ -3,6 +3,7 @@
 -- 2026, likewise processed) and 70072NED (provinces 1995-2019, municipalities 2015) cover different
 -- regions in the bundled data; where several give a region-year, 81578NED wins, then 81575NED, and
 -- source_table says which.
+-- inputs: 81578NED, 81575NED, 70072NED
 CREATE OR REPLACE TABLE marts.establishments_by_region_year AS
 SELECT f.region_code, r.region_name, r.region_level, p.year, f.value AS establishments, f.period_status,
        f.table_id AS source_table, f.vintage

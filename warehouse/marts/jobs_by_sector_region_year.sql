@@ -1,6 +1,7 @@
 -- Employee jobs in December by SBI sector, region and year.
 -- 83582NED gives COROP regions; 83583NED gives the national figure (all firm sizes, T001098).
 -- Both count "banen van werknemers in december": the same quantity, so they share one mart.
+-- inputs: 83582NED, 83583NED
 CREATE OR REPLACE TABLE marts.jobs_by_sector_region_year AS
 SELECT
     f.region_code, r.region_name, r.region_level, p.year,

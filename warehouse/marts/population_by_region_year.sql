@@ -1,6 +1,7 @@
 -- Population on 1 January per region and year.
 -- 03759NED is CBS's population table and wins where both it and 70072NED (regional key figures)
 -- give a region-year; source_table says which one was used.
+-- inputs: 03759NED, 70072NED
 CREATE OR REPLACE TABLE marts.population_by_region_year AS
 SELECT f.region_code, r.region_name, r.region_level, p.year, f.value AS population, f.period_status,
        f.table_id AS source_table, f.table_version, f.vintage

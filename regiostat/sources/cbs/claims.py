@@ -19,6 +19,7 @@ import polars as pl
 from regiostat.sources.protocol import ClaimBasis
 
 MIN_EVIDENCE = 5
+EVIDENCE_SQL = "decimals >= 1 AND abs(value_published) >= 1000"  # the rows four_digit_fetches looks at, in SQL
 
 
 def four_digit_fetches(staged: pl.DataFrame) -> set[str]:
@@ -47,3 +48,26 @@ def claim_basis(staged: pl.DataFrame) -> Callable[[dict], ClaimBasis]:
             status=r["period_status"], notes=f"{r['measure_id']} {r['dimension_key']}".strip())
 
     return basis
+
+
+def _text(expr: pl.Expr) -> pl.Expr:
+    """A column as claim_basis's f-strings write it (a missing value reads "None")."""
+    return expr.cast(pl.String).fill_null("None")
+
+
+def claim_columns(staged: pl.DataFrame) -> dict[str, pl.Expr]:
+    """claim_basis as polars expressions over the staged CBS rows (the same figures, for millions of rows)."""
+    four_digits = pl.col("fetch_id").is_in(sorted(four_digit_fetches(staged))) & (
+        pl.col("value_published").abs() >= 1000)
+    decimals = pl.when(four_digits).then(0).otherwise(pl.col("decimals").fill_null(0))
+    half = 0.5 * pl.lit(10.0).pow(-decimals.cast(pl.Float64)) * pl.col("scale_factor").fill_null(1).cast(pl.Float64)
+    precision = pl.concat_str([_text(pl.col("unit")), pl.lit(", "), pl.when(four_digits)
+                               .then(pl.lit("4 significant digits in this download"))
+                               .otherwise(_text(pl.col("decimals")) + " decimal(s)")])
+    return {
+        "half_width": half, "precision": precision, "source": "CBS " + pl.col("table_id"),
+        "location": pl.concat_str([_text(pl.col("source_path")), pl.lit(" row "), _text(pl.col("source_row"))]),
+        "vintage": pl.col("as_of").dt.date().cast(pl.String), "status": pl.col("period_status"),
+        "notes": pl.concat_str([_text(pl.col("measure_id")), pl.lit(" "), _text(pl.col("dimension_key"))])
+        .str.strip_chars(),
+    }

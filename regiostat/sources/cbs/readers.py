@@ -3,6 +3,11 @@
 Every CBS format (v4 JSON, v3 JSON or CSV, StatLine CSV, a third party's processed CSV) ends up
 in the common raw shape of :mod:`regiostat.model.observations`, with codes and values still
 exactly as received (padding, `.` for missing). Typing and trimming happen in staging, not here.
+
+The data pages of an API fetch (v3 TypedDataSet, v4 Observations) are read one page at a time when
+the raw step writes them (:func:`stream_capture`): polars parses a page with a fixed schema, the
+format rules are judged over the page, and the page is unpivoted; a national table is never held
+whole. The metadata (properties, code lists) is small and read at once.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -29,18 +35,19 @@ from regiostat.sources.cbs import statline_csv
 from regiostat.sources.cbs.catalog import TableSpec
 from regiostat.sources.cbs.derived_json import read_derived_json
 from regiostat.sources.protocol import SourceError
-from schemas.validation import validate
 
 # Region classifications that nest (a municipality lies in exactly one of each); others (GGD, police...) are skipped.
 HIERARCHY_PREFIXES = ("AM", "CR", "PV", "LD")
 _SUFFIX = re.compile(r"_\d+$")
+BATCH_ROWS = 100_000  # observation rows per batch a reader hands the raw step
 
 
 class CaptureError(SourceError):
     """A landed file does not have the shape its source format promises."""
 
 
-def read_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
+def stream_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
+    """One complete fetch; its observations are batches read page by page as they are consumed."""
     if not entries:
         raise CaptureError(f"{spec.id}: the fetch has no files")
     source = entries[0].source
@@ -48,6 +55,11 @@ def read_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableS
     if reader is None:
         raise CaptureError(f"{spec.id}: no reader for source format {source!r}")
     return reader(landing, entries, spec)
+
+
+def read_capture(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
+    """One complete fetch with all its observations in one frame (small fetches, tests)."""
+    return stream_capture(landing, entries, spec).collected()
 
 
 # -- shared helpers -------------------------------------------------------------------------
@@ -83,20 +95,40 @@ def _csv(landing: LandingZone, entry: LandingEntry) -> pl.DataFrame:
     return pl.read_csv(io.BytesIO(landing.read_bytes(entry)), infer_schema=False)
 
 
+def _json_page(landing: LandingZone, entry: LandingEntry, columns: list[str]) -> pl.DataFrame:
+    """A data page's ``value`` rows, every column as text (a column null in every row is text too); a column
+    the rows lack is null, which the format rules then refuse where it may not be."""
+    schema = {"value": pl.List(pl.Struct(dict.fromkeys(columns, pl.String)))}
+    try:
+        page = pl.read_json(io.BytesIO(landing.read_bytes(entry)), schema=schema)
+    except pl.exceptions.PolarsError as exc:
+        raise CaptureError(f"{entry.path}: not a JSON object with a 'value' list of rows: {exc}") from exc
+    if page.height != 1 or page["value"].is_null().any():
+        raise CaptureError(f"{entry.path}: not a JSON object with a 'value' list of rows")
+    return page.select(pl.col("value").explode()).unnest("value").head(page["value"].list.len().item())
+
+
+def _first_row_keys(landing: LandingZone, entry: LandingEntry) -> list[str]:
+    """The columns of a v3 JSON page: the keys of its first row (CBS gives every row the same keys)."""
+    value = _json_value(landing, entry)
+    return list(value[0]) if value else []
+
+
 def _rows(landing: LandingZone, entry: LandingEntry) -> pl.DataFrame:
     """A v3 entity as landed: JSON ``value`` list (live) or CSV (bundled conversions)."""
     if entry.media_type == "application/json":
         value = _json_value(landing, entry)
-        return pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in value],
-                            infer_schema_length=None) if value else pl.DataFrame()
+        keys = list(dict.fromkeys(k for r in value for k in r))  # all text: a column null in every row is text too
+        return pl.DataFrame([{k: (None if r.get(k) is None else str(r[k])) for k in keys} for r in value],
+                            schema=dict.fromkeys(keys, pl.String))
     return _csv(landing, entry)
 
 
-def _check_format(schema, df: pl.DataFrame, path: str) -> None:
+def _check_format(rules: source_formats.SourceFormat, df: pl.DataFrame, path: str) -> None:
     """Refuse a file that breaks its source format's promises, naming file, row and rule."""
-    result = validate(schema, df)
-    if not result.passed:
-        raise CaptureError(f"{path}: {result.summary(limit=5)}")
+    problems = rules.problems(df, path)
+    if problems is not None:
+        raise CaptureError(problems)
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -164,19 +196,6 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     region = next((d for d, k in dims.items() if k in GEO_KINDS), "RegioS")
     period = next((d for d, k in dims.items() if k == "TimeDimension"), "Perioden")
     others = [d for d in dims if d not in {region, period}]
-    frames = []
-    for e in _data_pages(ents, "Observations", table_id, fetch_id):
-        value = _json_value(landing, e)
-        df = pl.DataFrame(value, infer_schema_length=None) if value else pl.DataFrame()
-        _check_format(source_formats.v4_observations([region, period, *others]), df, e.path)
-        frames.append(_frame(df.select(
-            pl.lit(table_id).alias("table_id"), pl.lit(fetch_id).alias("fetch_id"), pl.lit(e.path).alias("source_path"),
-            pl.col("Id").cast(pl.Int64).alias("source_row"), pl.col("Measure").alias("measure_code"),
-            pl.col(region).alias("region_raw"), pl.col(period).alias("period_raw"),
-            _other_dims(df, others).alias("other_dims_raw"),
-            pl.col("Value").cast(pl.Float64).cast(pl.String).alias("value_raw"),
-            pl.col("ValueAttribute").alias("value_attribute_raw"),
-        ), OBSERVATION_COLUMNS))
     measures = _frame([
         dict(table_id=table_id, fetch_id=fetch_id, measure_code=m["Identifier"], title=(m.get("Title") or "").strip(),
              unit=m.get("Unit"), decimals=m.get("Decimals"), description=m.get("Description"),
@@ -191,64 +210,131 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
                            code_raw=c["Identifier"], title=c.get("Title"), description=c.get("Description"),
                            group_id=c.get("DimensionGroupId"), status_raw=c.get("Status"))
                       for e in files for c in _json_value(landing, e)]
-    observations = concat_or_empty(frames, OBSERVATION_COLUMNS)
-    return Capture(table_id, fetch_id, "cbs_v4", observations, measures, _frame(codes, CODE_COLUMNS), [])
+    data = _data_pages(ents, "Observations", table_id, fetch_id)
+    pages = _v4_pages(landing, data, table_id, fetch_id, region, period, others)
+    return Capture(table_id, fetch_id, "cbs_v4", _in_batches(pages), measures, _frame(codes, CODE_COLUMNS), [])
+
+
+def _v4_pages(landing: LandingZone, pages: list[LandingEntry], table_id: str, fetch_id: str, region: str,
+              period: str, others: list[str]) -> Iterator[pl.DataFrame]:
+    rules = source_formats.v4_observations([region, period, *others])
+    columns = ["Id", "Measure", "ValueAttribute", "Value", region, period, *others]
+    for e in pages:
+        df = _json_page(landing, e, columns)
+        _check_format(rules, df, e.path)
+        yield _frame(df.select(
+            pl.lit(table_id).alias("table_id"), pl.lit(fetch_id).alias("fetch_id"), pl.lit(e.path).alias("source_path"),
+            pl.col("Id").cast(pl.Int64).alias("source_row"), pl.col("Measure").alias("measure_code"),
+            pl.col(region).alias("region_raw"), pl.col(period).alias("period_raw"),
+            _other_dims(df, others).alias("other_dims_raw"),
+            pl.col("Value").cast(pl.Float64).cast(pl.String).alias("value_raw"),
+            pl.col("ValueAttribute").alias("value_attribute_raw"),
+        ), OBSERVATION_COLUMNS)
 
 
 # -- v3: opendata.cbs.nl ODataApi / ODataFeed ---------------------------------------------------
 
+@dataclass(frozen=True)
+class _V3Layout:
+    """Which columns of a v3 fetch are dimensions and which are figures, and the year of a single-year table."""
+
+    dims: dict[str, str]  # key -> Dimension | TimeDimension | GeoDimension | GeoDetail
+    topics: list[str]
+    measures: pl.DataFrame
+    skipped: list[str]
+    map_year: str | None = None
+
+
 def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
     ents = _by_entity(entries)
     table_id, fetch_id = spec.id, entries[0].fetch_id
-    props = pl.concat([_rows(landing, e) for e in ents.get("DataProperties", [])], how="diagonal") \
-        if "DataProperties" in ents else None
-    data = [(e, _rows(landing, e)) for e in _data_pages(ents, "TypedDataSet", table_id, fetch_id)]
-    columns = data[0][1].columns
-    map_year = None
-    if props is not None:
-        dims = {r["Key"]: r["Type"] for r in props.iter_rows(named=True)
-                if r["Type"] in {"Dimension", "TimeDimension", *GEO_KINDS}}
-        topics = [r["Key"] for r in props.iter_rows(named=True)
-                  if r["Type"] == "Topic" and r["Key"] in columns and (r.get("Datatype") or "") != "String"]
-        measures = _frame([dict(table_id=table_id, fetch_id=fetch_id, measure_code=r["Key"],
-                                title=(r.get("Title") or "").strip(), unit=r.get("Unit"),
-                                decimals=_int_or_none(r.get("Decimals")),
-                                description=r.get("Description"), metadata_origin="cbs")
-                           for r in props.iter_rows(named=True) if r["Key"] in topics], MEASURE_COLUMNS)
-        skipped = []
-        map_year = next((r.get("MapYear") for r in props.iter_rows(named=True) if r["Type"] in GEO_KINDS), None)
-    else:
-        topics, skipped = _declared_columns(spec, [c for c in columns if c != "ID"])
-        if not topics:
-            raise CaptureError(f"{table_id}: fetch {fetch_id} has no DataProperties and no declared measures "
-                               "in config/tables.toml match its columns")
-        dims = {c: ("GeoDimension" if c in {"RegioS", "WijkenEnBuurten"} else
-                    "TimeDimension" if c == "Perioden" else "Dimension")
-                for c in skipped if not _SUFFIX.search(c)}
-        skipped = [c for c in skipped if c not in dims]
-        measures = _declared_measures(spec, table_id, fetch_id, topics)
-    region = next((d for d, k in dims.items() if k in GEO_KINDS), None)
-    period = next((d for d, k in dims.items() if k == "TimeDimension"), None)
-    if period is None and props is not None and map_year not in (None, ""):
+    pages = _data_pages(ents, "TypedDataSet", table_id, fetch_id)
+    columns = _page_columns(landing, pages[0])
+    layout = (_v3_properties(landing, ents["DataProperties"], columns, table_id, fetch_id) if "DataProperties" in ents
+              else _v3_declared(spec, columns, table_id, fetch_id))
+    region = next((d for d, k in layout.dims.items() if k in GEO_KINDS), None)
+    period = next((d for d, k in layout.dims.items() if k == "TimeDimension"), None)
+    fixed_period = None
+    if period is None and layout.map_year not in (None, ""):
         # A single-year table (e.g. Kerncijfers wijken en buurten 2020): the year is the region map's year.
-        period = "Perioden"
-        data = [(e, df.with_columns(pl.lit(f"{_int_or_none(map_year)}JJ00").alias(period))) for e, df in data]
+        period, fixed_period = "Perioden", f"{_int_or_none(layout.map_year)}JJ00"
     if period is None:
         raise CaptureError(f"{table_id}: fetch {fetch_id} has no time dimension and no MapYear to date it")
-    others = [d for d in dims if d not in {region, period}]
-    frames = []
-    for e, df in data:
-        if region is None:  # a national table: CBS leaves the region out
-            df = df.with_columns(pl.lit("NL01").alias("RegioS"))
-        _check_format(source_formats.v3_typed_dataset([region or "RegioS", period, *others], topics), df, e.path)
-        frames.append(_unpivot(df, table_id=table_id, fetch_id=fetch_id, path=e.path, row_col="ID",
-                               region=region or "RegioS", period=period, others=others, topics=topics))
+    others = [d for d in layout.dims if d not in {region, period}]
     codes = [dict(table_id=table_id, fetch_id=fetch_id, dimension=dim, dimension_kind=kind, code_raw=r.get("Key"),
                   title=r.get("Title"), description=r.get("Description"), group_id=r.get("CategoryGroupID"),
                   status_raw=r.get("Status"))
-             for dim, kind in dims.items() for e in ents.get(dim, []) for r in _rows(landing, e).iter_rows(named=True)]
-    return Capture(table_id, fetch_id, entries[0].source, pl.concat(frames), measures, _frame(codes, CODE_COLUMNS),
-                   skipped)
+             for dim, kind in layout.dims.items() for e in ents.get(dim, [])
+             for r in _rows(landing, e).iter_rows(named=True)]
+    batches = _v3_pages(landing, pages, columns, table_id=table_id, fetch_id=fetch_id, region=region, period=period,
+                        fixed_period=fixed_period, others=others, topics=layout.topics)
+    return Capture(table_id, fetch_id, entries[0].source, _in_batches(batches), layout.measures,
+                   _frame(codes, CODE_COLUMNS), layout.skipped)
+
+
+def _v3_properties(landing: LandingZone, files: list[LandingEntry], columns: list[str], table_id: str,
+                   fetch_id: str) -> _V3Layout:
+    """Dimensions and figures as CBS's DataProperties state them (text topics are not figures)."""
+    props = pl.concat([_rows(landing, e) for e in files], how="diagonal")
+    rows = list(props.iter_rows(named=True))
+    dims = {r["Key"]: r["Type"] for r in rows if r["Type"] in {"Dimension", "TimeDimension", *GEO_KINDS}}
+    topics = [r["Key"] for r in rows
+              if r["Type"] == "Topic" and r["Key"] in columns and (r.get("Datatype") or "") != "String"]
+    measures = _frame([dict(table_id=table_id, fetch_id=fetch_id, measure_code=r["Key"],
+                            title=(r.get("Title") or "").strip(), unit=r.get("Unit"),
+                            decimals=_int_or_none(r.get("Decimals")), description=r.get("Description"),
+                            metadata_origin="cbs")
+                       for r in rows if r["Key"] in topics], MEASURE_COLUMNS)
+    map_year = next((r.get("MapYear") for r in rows if r["Type"] in GEO_KINDS), None)
+    return _V3Layout(dims, topics, measures, [], map_year)
+
+
+def _v3_declared(spec: TableSpec, columns: list[str], table_id: str, fetch_id: str) -> _V3Layout:
+    """A capture without DataProperties: figures only where config/tables.toml declares them."""
+    topics, skipped = _declared_columns(spec, [c for c in columns if c != "ID"])
+    if not topics:
+        raise CaptureError(f"{table_id}: fetch {fetch_id} has no DataProperties and no declared measures "
+                           "in config/tables.toml match its columns")
+    dims = {c: ("GeoDimension" if c in {"RegioS", "WijkenEnBuurten"} else
+                "TimeDimension" if c == "Perioden" else "Dimension")
+            for c in skipped if not _SUFFIX.search(c)}
+    return _V3Layout(dims, topics, _declared_measures(spec, table_id, fetch_id, topics),
+                     [c for c in skipped if c not in dims])
+
+
+def _v3_pages(landing: LandingZone, pages: list[LandingEntry], columns: list[str], *, table_id: str, fetch_id: str,
+              region: str | None, period: str, fixed_period: str | None, others: list[str],
+              topics: list[str]) -> Iterator[pl.DataFrame]:
+    rules = source_formats.v3_typed_dataset([region or "RegioS", period, *others], topics)
+    for e in pages:
+        df = _json_page(landing, e, columns) if e.media_type == "application/json" else _csv(landing, e)
+        if fixed_period is not None:
+            df = df.with_columns(pl.lit(fixed_period).alias(period))
+        if region is None:  # a national table: CBS leaves the region out
+            df = df.with_columns(pl.lit("NL01").alias("RegioS"))
+        _check_format(rules, df, e.path)
+        yield _unpivot(df, table_id=table_id, fetch_id=fetch_id, path=e.path, row_col="ID",
+                       region=region or "RegioS", period=period, others=others, topics=topics)
+
+
+def _page_columns(landing: LandingZone, entry: LandingEntry) -> list[str]:
+    if entry.media_type == "application/json":
+        return _first_row_keys(landing, entry)
+    return pl.read_csv(io.BytesIO(landing.read_bytes(entry)), infer_schema=False, n_rows=0).columns
+
+
+def _in_batches(frames: Iterable[pl.DataFrame], rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+    """Pages joined into batches of about ``rows`` rows: fewer, larger writes, still bounded."""
+    held: list[pl.DataFrame] = []
+    size = 0
+    for frame in frames:
+        held.append(frame)
+        size += frame.height
+        if size >= rows:
+            yield pl.concat(held)
+            held, size = [], 0
+    if held:
+        yield pl.concat(held)
 
 
 # -- StatLine CSV downloads -----------------------------------------------------------------------

@@ -3,7 +3,7 @@ live, read by the format readers of :mod:`regiostat.sources.cbs.readers`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -11,9 +11,9 @@ import polars as pl
 from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.model.observations import Capture
 from regiostat.paths import ProjectPaths
-from regiostat.sources.cbs import claims
+from regiostat.sources.cbs import claims, freshness
 from regiostat.sources.cbs.catalog import TableSpec, load_catalog
-from regiostat.sources.cbs.readers import CaptureError, read_capture
+from regiostat.sources.cbs.readers import CaptureError, stream_capture
 from regiostat.sources.protocol import ClaimBasis, Feed, LandingContext, LandingReport, copy_bundled
 
 LICENCE = "CC BY 4.0 (Bron: CBS)"
@@ -27,6 +27,7 @@ class CbsSource:
     claim_kind_nl = "CBS-tabel"
     authority = 3  # CBS over LISA over derived figures over documents
     watches_inbox = False
+    partitioned = True  # each table is a partition of landing/cbs and raw/cbs
 
     def feeds(self, paths: ProjectPaths) -> list[Feed]:
         return [Feed(name=f"cbs_{spec.asset_suffix}", table_ids=(spec.id,), title=spec.title, licence=LICENCE,
@@ -34,6 +35,8 @@ class CbsSource:
                 for spec in load_catalog(paths.tables_toml) if spec.enabled]
 
     def land(self, feed: Feed, ctx: LandingContext) -> LandingReport:
+        """Bundled: copy the shipped fetches not landed yet. Live: ask CBS whether the table changed since its last
+        complete fetch (one request) and fetch it only if it did."""
         spec: TableSpec = feed.config
         zone = ctx.zone
         if ctx.mode == "live" and spec.bundled_only:
@@ -43,43 +46,79 @@ class CbsSource:
                 ctx.log(f"{spec.id}: no bundled capture; this table is filled in live mode only "
                         "(REGIOSTAT_MODE=live)")
             landed = copy_bundled(zone, LandingZone(ctx.paths.bundled_landing_dir), (spec.id,))
+            last = freshness.last_complete(zone, spec.id)
+            state = {"cbs_modified": last.table_modified if last else None,
+                     "cbs_version": last.table_version if last else None, "changed": landed > 0,
+                     "last_complete_fetch": last.fetch_id if last else None}
         else:
-            landed = _fetch_live(spec, ctx)
+            landed, state = _fetch_live(spec, ctx)
         complete = zone.complete_fetches(spec.id)
-        files = [e for e in zone.entries() if e.table_id == spec.id and e.entity != "_complete"]
         return {"mode": ctx.mode, "files_or_pages_landed_now": landed, "complete_fetches": len(complete),
-                "files": len(files), "landing_dir": str(zone.root), "latest_fetch": complete[-1] if complete else ""}
+                "landing_dir": str(zone.root), "latest_fetch": complete[-1] if complete else "", "state": state}
+
+    def catalog_states(self, feeds: list[Feed], ctx: LandingContext) -> dict[str, dict[str, object]]:
+        """Per table (partition key): what CBS's catalog says now against the newest complete fetch (for the catalog
+        sensor: a hint which tables to refresh; the landing step decides)."""
+        specs = [f.config for f in feeds]
+        listed = freshness.catalog_modified(_client(ctx), {s.api for s in specs})
+        landed = freshness.latest_completes(ctx.zone)
+        return {s.id: freshness.catalog_state(s, listed, landed) for s in specs}
 
     def read(self, zone: LandingZone, feed: Feed, fetches: list[LandingEntry]) -> list[Capture]:
+        """Each fetch's metadata now, its data pages one batch at a time when they are written."""
         spec: TableSpec = feed.config
         out = []
         for done in fetches:
             try:
-                capture = read_capture(zone, zone.pages_of(done.fetch_id), spec)
+                capture = stream_capture(zone, zone.pages_of(done.fetch_id), spec)
             except ValueError as exc:
                 raise CaptureError(f"{spec.id} fetch {done.fetch_id}: {exc}") from exc
-            capture.observations = capture.observations.with_columns(pl.lit(ATTRIBUTION).alias("attribution"))
+            capture.observations = _attributed(capture.observation_batches(), f"{spec.id} fetch {done.fetch_id}")
             out.append(capture)
         return out
 
     def claim_basis(self, staged: pl.DataFrame) -> Callable[[dict], ClaimBasis]:
         return claims.claim_basis(staged)
 
+    def claim_columns(self, staged: pl.DataFrame) -> dict[str, pl.Expr]:
+        return claims.claim_columns(staged)
+
+    claim_evidence = claims.EVIDENCE_SQL  # the rows four_digit_fetches reads
+
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         return []
 
 
-def _fetch_live(spec: TableSpec, ctx: LandingContext) -> int:
+def _attributed(batches: Iterator[pl.DataFrame], what: str) -> Iterator[pl.DataFrame]:
+    """The batches with CBS's attribution line on every row; a bad page names its fetch."""
+    try:
+        for batch in batches:
+            yield batch.with_columns(pl.lit(ATTRIBUTION).alias("attribution"))
+    except ValueError as exc:
+        raise CaptureError(f"{what}: {exc}") from exc
+
+
+def _client(ctx: LandingContext):
+    """A client bounded as the settings say (a total deadline, body, rows and pages: HttpLimits)."""
     from regiostat.sources.cbs.client import CbsClient, CbsEndpoints, HttpLimits
-    from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 
     http = ctx.http
     urls = http.endpoints
+    catalogs = {k: urls[f"cbs_{k}"] for k in ("v4_catalog", "v3_catalog") if f"cbs_{k}" in urls}
+    endpoints = CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"], **catalogs)
     limits = HttpLimits(deadline_seconds=http.deadline_seconds, max_body_bytes=http.max_body_bytes,
                         max_rows_per_page=http.max_rows_per_page, max_pages=http.max_pages)
-    client = CbsClient(CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"]),
-                       timeout=(10.0, http.timeout_seconds), max_retries=http.max_retries, limits=limits)
+    return CbsClient(endpoints, timeout=(10.0, http.timeout_seconds), max_retries=http.max_retries, limits=limits)
+
+
+def _fetch_live(spec: TableSpec, ctx: LandingContext) -> tuple[int, dict[str, object]]:
+    """(pages requested, the table's state): nothing but one small request when CBS says it did not change."""
+    from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
+
+    client = _client(ctx)
+    state = freshness.table_state(client, ctx.zone, spec)
+    if state.unchanged:
+        return 0, state.report()
     fetch = fetch_v4_table if spec.api == "v4" else fetch_v3_table
     result = fetch(client, ctx.zone, spec.id, filter=spec.live_filter)
-    return result.requested_pages
-
+    return result.requested_pages, {**state.report(), "changed": True, "fetch_id": result.fetch_id}

@@ -45,6 +45,16 @@ class LisaSource:
     def claim_basis(self, staged: pl.DataFrame) -> Callable[[dict], ClaimBasis]:
         return _claim_basis
 
+    def claim_columns(self, staged: pl.DataFrame) -> dict[str, pl.Expr]:
+        """_claim_basis as polars expressions, for the reconciliation of many rows at once."""
+        rounded = pl.col("value") % 10 == 0
+        return {"half_width": pl.when(rounded).then(5.0).otherwise(0.0),
+                "precision": pl.when(rounded).then(pl.lit("rounded to 10")).otherwise(pl.lit("exact count")),
+                "source": "LISA " + pl.col("origin").cast(pl.String).fill_null("None"),
+                "location": "row " + pl.col("source_row").cast(pl.String).fill_null("None"),
+                "vintage": pl.col("year").cast(pl.String), "status": pl.lit(None, pl.String),
+                "notes": pl.col("attribution")}
+
     def inbox_files(self, ctx: LandingContext) -> list[Path]:
         folders = [ctx.inbox(self.name)] + ([ctx.paths.bundled_lisa_dir] if ctx.mode == "bundled" else [])
         return inbox.inbox_files([f for f in folders if f is not None])
