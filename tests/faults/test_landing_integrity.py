@@ -93,6 +93,53 @@ def test_a_torn_last_line_is_set_aside_and_the_next_row_is_not_lost(tmp_path, fa
                         detail="torn tail moved to manifest.jsonl.torn; the new row kept")
 
 
+def test_a_tail_read_is_as_strict_as_a_full_read(tmp_path, fault_ledger):
+    """The zone reads the manifest once and then only what was appended: a bad row appended later (by another
+    process) stops the reader naming its line, on every read, and the rows after it are not taken in."""
+    zone = LandingZone(tmp_path)
+    _write(zone)
+    assert len(zone.entries()) == 1  # the first two lines read; from now on only the tail is read
+    row = _lines(zone)[0]
+    with open(zone.manifest_path, "a") as fh:  # a bad row, then a good one after it
+        fh.write("[1, 2, 3]\n" + row.replace("Observations-p00001.json", "second.json") + "\n")
+
+    for _ in range(2):
+        with pytest.raises(LandingError, match=rf"{zone.manifest_path}, line 2: a JSON list where a manifest row"):
+            zone.entries()
+    with pytest.raises(LandingError, match="line 2"):
+        zone.find(path="files/84826NED/f1/second.json")
+    fault_ledger.record(fault="bad manifest row appended after the zone read the manifest (tail read)",
+                        outcome="failed cleanly", detail="LandingError naming file and line on every read")
+
+
+def test_a_manifest_rewritten_in_place_is_read_anew(tmp_path, fault_ledger):
+    """Editing a row without changing the file's size (or making it longer) is seen by a zone that read it before."""
+    zone = LandingZone(tmp_path)
+    _write(zone)
+    _write(zone, filename="second.json", page=2)
+    assert [e.rows for e in zone.entries()] == [1, 1]
+    lines = _lines(zone)
+    _rewrite(zone, [lines[0].replace('"rows": 1', '"rows": 7'), lines[1] + " " * 40])
+
+    assert [e.rows for e in zone.entries()] == [7, 1]
+    fault_ledger.record(fault="manifest rewritten in place after the zone read it", outcome="survived",
+                        detail="read anew, the edit is what the zone sees")
+
+
+def test_a_torn_whole_row_counts_and_the_next_append_ends_it(tmp_path):
+    """A crash between a row and its newline: the row is whole, so it counts; the next append gives it its newline."""
+    zone = LandingZone(tmp_path)
+    first = _write(zone)
+    text = zone.manifest_path.read_text()
+    zone.manifest_path.write_text(text.rstrip("\n"))
+    reader = LandingZone(tmp_path)
+    assert reader.entries() == [first] and reader.find(path=first.path) == first
+
+    second = _write(zone, filename="second.json", page=2)
+
+    assert reader.entries() == [first, second] and not zone.manifest_path.with_name("manifest.jsonl.torn").exists()
+
+
 # -- a complete fetch is checked against its _complete row ----------------------------------------------
 
 
@@ -181,6 +228,8 @@ def test_a_truncated_gzip_landing_file_is_named(tmp_path, fault_ledger):
         zone.read_bytes(entry)
 
     assert str(err.value).startswith(f"{entry.path}: the gzip file is damaged")
+    with pytest.raises(LandingError, match=f"^{entry.path}: the gzip file is damaged"):
+        zone.verified_path(entry)  # the streaming check (readers that open landed files themselves) alike
     fault_ledger.record(fault="truncated .json.gz landing file", outcome="failed cleanly",
                         detail="LandingError naming the file (was: bare EOFError)")
 
