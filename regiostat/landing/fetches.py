@@ -94,15 +94,46 @@ def retire(zone: LandingZone, fetch_id: str, reason: str = "retired by an operat
     return zone.mark_fetch(rows[0], RETIRED_ENTITY, reason)
 
 
+def holds_rows(fetch: LandingEntry | FetchState) -> bool:
+    """Whether a complete fetch holds rows (or does not say): a metadata-only fetch is no table to fall back on."""
+    return fetch.rows is None or fetch.rows > 0
+
+
 def failed_in_use_instead(zone: LandingZone, table_ids: tuple[str, ...]) -> list[tuple[FetchState, str | None]]:
-    """Each failed fetch of these tables with the fetch used in its place (the newest complete one, or None):
-    what a build reports as a warning until the failed fetch is retired."""
-    out = []
-    for table_id in table_ids:
-        states = fetch_states(zone, table_id)
-        in_use = [s.fetch_id for s in states if s.state == COMPLETE]
-        out += [(s, in_use[-1] if in_use else None) for s in states if s.state == FAILED]
+    """Each failed fetch of these tables with the fetch used in its place (the newest complete one holding rows, or
+    None): what a build reports as a warning until the failed fetch is retired. One pass over the manifest."""
+    wanted = {t.upper() for t in table_ids}
+    states = [s for s in fetch_states(zone) if s.table_id in wanted]
+    in_use = {s.table_id: s.fetch_id for s in states if s.state == COMPLETE and holds_rows(s)}  # the newest wins
+    return [(s, in_use.get(s.table_id)) for s in states if s.state == FAILED]
+
+
+def failed_by_table(zone: LandingZone) -> dict[str, list[FetchState]]:
+    """The failed fetches of every table, oldest first: one pass over the manifest."""
+    out: dict[str, list[FetchState]] = {}
+    for s in fetch_states(zone):
+        if s.state == FAILED:
+            out.setdefault(s.table_id, []).append(s)
     return out
+
+
+def set_aside(zone: LandingZone, table_ids: tuple[str, ...]) -> list[dict[str, str | None]]:
+    """The failed fetches of these tables as rows (table, failed fetch, why, fetch in use instead or None)."""
+    return [{"table": s.table_id, "failed_fetch": s.fetch_id, "reason": s.reason, "in_use_instead": instead}
+            for s, instead in failed_in_use_instead(zone, table_ids)]
+
+
+def set_aside_line(rows: list[dict[str, str | None]], shown: int = 3) -> str:
+    """One line for a build's summary: which failed fetches are kept and never read, and what is used instead."""
+    parts = []
+    for r in rows[:shown]:
+        instead = f"fetch {r['in_use_instead']} in use" if r["in_use_instead"] else "no fetch in use, built without it"
+        why = " ".join(str(r["reason"] or "").split())
+        why = why if len(why) <= 160 else why[:157] + "..."
+        parts.append(f"{r['table']} fetch {r['failed_fetch']} -> {instead} ({why})")
+    more = f"; and {len(rows) - shown} more" if len(rows) > shown else ""
+    return (f"fetches set aside: {len(rows)} failed fetch(es) kept in the landing zone and never read: "
+            f"{'; '.join(parts)}{more}. `regiostat fetches` lists them, `regiostat retire-fetch FETCH` retires one")
 
 
 def _complete_row(zone: LandingZone, fetch_id: str) -> LandingEntry | None:
