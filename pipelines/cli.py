@@ -26,6 +26,7 @@ def _build(args: argparse.Namespace) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     causes = _print_failures(result)
+    _print_line(_fetches_set_aside(result))
     elapsed = time.perf_counter() - started
     if args.timings:
         timings.write(Path(args.timings), timings.step_timings(instance, result.run_id, memory.samples),
@@ -97,6 +98,23 @@ def _print_failures(result: dg.ExecuteInProcessResult) -> list[str]:
         elif event.event_type_value == "RUN_FAILURE" and event.event_specific_data.error is not None:
             steps.append(f"run: {' '.join(root_error(event.event_specific_data.error).message.split())}")
     return steps + checks
+
+
+def _fetches_set_aside(result: dg.ExecuteInProcessResult) -> str | None:
+    """The summary's line on failed fetches kept in the landing zone and never read (the raw steps' non-blocking
+    check lists them), or None when there are none."""
+    from assets.sources import FETCHES_CHECK
+    from regiostat.landing.fetches import set_aside_line
+
+    rows = [row for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.event_specific_data.check_name == FETCHES_CHECK and not e.event_specific_data.passed
+            for row in e.event_specific_data.metadata["set_aside"].value]
+    return f"warning: {set_aside_line(rows)}" if rows else None
+
+
+def _print_line(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr)
 
 
 def root_error(error):
