@@ -72,7 +72,6 @@ def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, obj
                                   asset_selection=selection), settings, instance
 
 
-
 def _print_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     """Print every failed check and step; return the root causes, the first one first: failed steps (in the
     order they failed), then failed blocking checks (a step that only reports a failed check is not a cause)."""
