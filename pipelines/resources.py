@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from dagster_duckdb import DuckDBResource
 
 from regiostat.landing.zone import LandingZone
@@ -113,14 +112,6 @@ class BuildDatabase(DuckDBResource):
         with run_lock(self.lock_path, run_id=context.run_id or "?", timeout=self.lock_timeout_seconds,
                       on_wait=log):
             yield self
-
-    @contextlib.contextmanager
-    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """DuckDBResource's connection, closed when the step raises too (the base class closes it only after a
-        clean exit): left to the garbage collector, it keeps the build database attached in this process, and
-        the next in-process run cannot attach it to publish ("Unique file handle conflict")."""
-        with super().get_connection() as con, contextlib.closing(con):
-            yield con
 
 
 def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
