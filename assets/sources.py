@@ -22,17 +22,26 @@ from dagster_duckdb import DuckDBResource
 from assets.checks import WRITER_POOL, check_result, json_metadata, preview
 from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
-from regiostat.landing.zone import LandingZone
+from regiostat.landing import fetches as fetch_states
+from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.model import state
 from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
 from regiostat.sources import raw, registry
 from regiostat.sources.concurrent import land_feeds
+from regiostat.sources.fetch_checks import (
+    FetchError,
+    check_failure_cases,
+    check_fetch_left,
+    check_unique_keys,
+    with_fallback,
+)
 from regiostat.sources.protocol import Feed, Source, SourceError, complete_fetches
 from schemas import schema_for
 from schemas.validation import ValidationResult, validate_table
 
 RAW_CHECK = "raw_rows_match_source_format"
+FETCHES_CHECK = "no_failed_fetches"  # non-blocking: a failed fetch is set aside, its table's previous one used
 _SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
@@ -143,69 +152,128 @@ def _raw_asset(group: FeedGroup, raw_tables: list[str]) -> dg.AssetsDefinition:
     check = dg.AssetCheckSpec(RAW_CHECK, asset=group.raw_key, blocking=True,
                               description="pandera, per raw table: codes, periods, value text and measure metadata "
                                           "as the source format promises, over every row; failure cases name the "
-                                          "landed file and row.")
+                                          "landed file and row. Rows of a fetch that fail it set that fetch aside "
+                                          f"(see {FETCHES_CHECK}); what no fetch can answer for fails here.")
+    fetches = dg.AssetCheckSpec(FETCHES_CHECK, asset=group.raw_key, blocking=False,
+                                description="Warns (never blocks) while a fetch of these tables that failed its raw "
+                                            "checks (its format, no rows where its metadata promises some, a key "
+                                            "given twice, rows the raw check refuses) is kept in the landing zone: "
+                                            "it is never read, the table's previous good fetch is used instead. "
+                                            "Passes once none is left (`regiostat retire-fetch`).")
 
     @dg.asset(key=group.raw_key, deps=[group.landing_key], group_name="raw", kinds={"duckdb", "polars"},
               partitions_def=group.partitions, backfill_policy=_SINGLE_RUN if group.partitions else None,
-              pool=WRITER_POOL, check_specs=[check], metadata=group.details,
-              description=f"{_title(group)}: rows as landed, from every complete fetch (raw.observations and friends).")
+              pool=WRITER_POOL, check_specs=[check, fetches], metadata=group.details,
+              description=f"{_title(group)}: rows as landed, from every complete fetch in use (raw.observations "
+                          "and friends).")
     def _raw(context: dg.AssetExecutionContext, settings: RegiostatSettings,
              duckdb: DuckDBResource) -> dg.MaterializeResult:
         feeds = group.chosen(context)
         zone = LandingZone(settings.landing_dir)
         with duckdb.get_connection() as con:
             warehouse.ensure_schema(con, settings.paths.schema_sql)
-            load = _load_raw(con, source, feeds, zone, force=rebuild_all(context))
-            validation = _validate_raw(con, raw_tables, load.to_check)
-            if validation.passed:  # rows unchanged since they passed are not checked again
-                state.record(con, state.RAW_CHECKED, {t: load.fingerprints[t] for t in load.to_check})
+            load = _load_raw(con, source, feeds, zone, raw_tables, force=rebuild_all(context),
+                             warn=context.log.warning)
             head = raw.preview(con, sorted(load.written))
         context.log.info(f"{group.name}: {load.counts}; unchanged: {len(load.unchanged)} feed(s)")
         return dg.MaterializeResult(
             metadata={**{f"rows_{t.split('.')[1]}": n for t, n in load.counts.items()}, "fetches": load.fetches,
                       "feeds_read": len(load.written), "feeds_unchanged": len(load.unchanged),
-                      "columns_not_loaded": len(load.skipped), "preview": preview(head)},
-            check_results=[_raw_check_result(validation, load)])
+                      "columns_not_loaded": len(load.skipped), "fetches_set_aside_now": len(load.set_aside_now),
+                      "preview": preview(head)},
+            check_results=[_raw_check_result(load.validation, load),
+                           _fetches_check_result(fetch_states.set_aside(zone, _table_ids(feeds)))])
 
     return _raw
 
 
 @dataclass
 class _RawLoad:
-    """What one raw step did: feeds read again and feeds unchanged, rows written, and which tables to check."""
+    """What one raw step did: feeds read again and feeds unchanged, rows written, tables checked, fetches set aside."""
 
     fingerprints: dict[str, str] = field(default_factory=dict)  # table id -> what its rows are read from now
     written: set[str] = field(default_factory=set)  # table ids whose rows were written now
     unchanged: list[str] = field(default_factory=list)  # feeds not read again
-    to_check: list[str] = field(default_factory=list)  # table ids whose rows have not passed their check yet
+    to_check: list[str] = field(default_factory=list)  # table ids whose rows had not passed their check yet
     counts: dict[str, int] = field(default_factory=dict)
     fetches: int = 0
     skipped: set[str] = field(default_factory=set)
+    cases: list[dict] = field(default_factory=list)  # raw check failures no fetch answers for
+    rows_checked: int = 0
+    set_aside_now: list[FetchError] = field(default_factory=list)  # fetches this step marked failed
+
+    @property
+    def validation(self) -> ValidationResult:
+        return ValidationResult("raw", self.rows_checked, self.cases)
 
 
-def _load_raw(con, source: Source, feeds: list[Feed], zone: LandingZone, *, force: bool) -> _RawLoad:
-    """Read again only the feeds whose complete fetches or configuration changed (every feed with ``force``)."""
+@dataclass
+class _FeedLoad:
+    """One feed's raw rows as one attempt left them (see _load_feed)."""
+
+    fingerprint: str
+    written: dict[str, int] | None = None  # rows per raw table, None when the feed was unchanged
+    fetches: int = 0
+    skipped: tuple[str, ...] = ()
+    to_check: list[str] = field(default_factory=list)
+    validation: ValidationResult | None = None
+
+
+def _load_raw(con, source: Source, feeds: list[Feed], zone: LandingZone, raw_tables: list[str], *, force: bool,
+              warn) -> _RawLoad:
+    """Each feed read again where its complete fetches in use or its configuration changed (every feed with
+    ``force``), and its rows checked. A fetch that fails (reading it, its keys, its rows' raw check) is marked
+    failed and the feed is loaded again without it (regiostat.sources.fetch_checks.with_fallback)."""
     load = _RawLoad()
-    checked = state.recorded(con, state.RAW_CHECKED)
+    failed_before = fetch_states.failed_by_table(zone)
     for feed in feeds:
         completes = complete_fetches(zone, feed)
-        fingerprint = raw.feed_fingerprint(feed, completes)
-        load.fingerprints.update(dict.fromkeys(feed.table_ids, fingerprint))
-        if not force and raw.unchanged(con, feed, fingerprint):
+        try:
+            check_fetch_left(failed_before, feed.table_ids, completes)  # never built without a table it left empty
+            done, failed = with_fallback(
+                zone, completes,
+                lambda completes, feed=feed: _load_feed(con, source, feed, zone, raw_tables, completes, force=force),
+                warn)
+        except SourceError as exc:
+            raise dg.Failure(str(exc)) from exc
+        load.set_aside_now += failed
+        load.fingerprints.update(dict.fromkeys(feed.table_ids, done.fingerprint))
+        if done.written is None:
             load.unchanged.append(feed.name)
         else:
-            try:
-                rows = raw.read_feed(source, feed, zone, completes)
-                written = raw.write_feed(con, rows, fingerprint)
-            except SourceError as exc:
-                raise dg.Failure(str(exc)) from exc
-            load.counts = {t: load.counts.get(t, 0) + n for t, n in written.items()}
-            load.fetches += rows.fetches
-            load.skipped |= set(rows.skipped_columns)
+            load.counts = {t: load.counts.get(t, 0) + n for t, n in done.written.items()}
+            load.fetches += done.fetches
+            load.skipped |= set(done.skipped)
             load.written |= set(feed.table_ids)
-            checked = {t: f for t, f in checked.items() if t not in feed.table_ids}
-        load.to_check += [t for t in feed.table_ids if checked.get(t) != fingerprint]
+        load.to_check += done.to_check
+        load.rows_checked += done.validation.rows
+        load.cases += done.validation.failure_cases
     return load
+
+
+def _load_feed(con, source: Source, feed: Feed, zone: LandingZone, raw_tables: list[str],
+               completes: list[LandingEntry], *, force: bool) -> _FeedLoad:
+    """One attempt: read the feed again unless its rows were read from exactly these fetches (``force``: always),
+    checking each fetch's keys before its rows replace the feed's; then run the raw check over the tables whose
+    rows have not passed it. Rows that fail it name their fetch: FetchError, so the fetch is set aside."""
+    out = _FeedLoad(raw.feed_fingerprint(feed, completes))
+    if force or not raw.unchanged(con, feed, out.fingerprint):
+        rows = raw.read_feed(source, feed, zone, completes)
+        out.written = raw.write_feed(con, rows, out.fingerprint,
+                                     check=lambda c, table: check_unique_keys(c, rows.table_ids, table))
+        out.fetches, out.skipped = rows.fetches, rows.skipped_columns
+    checked = state.recorded(con, state.RAW_CHECKED)
+    out.to_check = [t for t in feed.table_ids if checked.get(t) != out.fingerprint]
+    out.validation = _validate_raw(con, raw_tables, out.to_check)
+    check_failure_cases(zone, completes, out.validation.failure_cases,
+                        lambda cases: ValidationResult("raw", out.validation.rows, cases).summary(limit=3))
+    if out.validation.passed:  # rows unchanged since they passed are not checked again
+        state.record(con, state.RAW_CHECKED, dict.fromkeys(out.to_check, out.fingerprint))
+    return out
+
+
+def _table_ids(feeds: list[Feed]) -> tuple[str, ...]:
+    return tuple(t for f in feeds for t in f.table_ids)
 
 
 def _validate_raw(con, raw_tables: list[str], table_ids: list[str]) -> ValidationResult:
@@ -220,6 +288,15 @@ def _raw_check_result(validation: ValidationResult, load: _RawLoad) -> dg.AssetC
                           tables_unchanged_since_passed=len(set(load.fingerprints) - set(load.to_check)))
     return dg.AssetCheckResult(check_name=RAW_CHECK, passed=result.passed, metadata=result.metadata,
                                description=result.description)
+
+
+def _fetches_check_result(rows: list[dict[str, str | None]]) -> dg.AssetCheckResult:
+    """Non-blocking: warns while a failed fetch is kept (the build goes on with the previous good fetch)."""
+    meta: dict[str, object] = {"failed_fetches": len(rows)}
+    if rows:  # `regiostat build` prints its summary line from these rows
+        meta["set_aside"] = dg.MetadataValue.json(rows[:100])
+    return dg.AssetCheckResult(check_name=FETCHES_CHECK, passed=not rows, severity=dg.AssetCheckSeverity.WARN,
+                               metadata=meta, description=fetch_states.set_aside_line(rows) if rows else None)
 
 
 def _title(group: FeedGroup) -> str:

@@ -34,8 +34,13 @@ def make(target: Path, n: int) -> tuple[Path, Path]:
     zone = LandingZone(target / "home" / "landing")
     for i, table in enumerate(table_ids(n)):
         source = "cbs_v4" if i % 2 else "cbs_v3_feed"
+        modified = _modified(i, "v4" if i % 2 else "v3", fetched=True)
+        # a complete fetch pins its files (regiostat.landing.zone): one small file each, which the sensor never reads
+        zone.write(json.dumps({"Identifier": table, "Modified": modified}).encode(), source=source, table_id=table,
+                   entity="Properties", origin=f"synthetic://{table}", fetch_id=f"synthetic-{table}",
+                   media_type="application/json", table_modified=modified)
         zone.mark_complete(table, f"synthetic-{table}", source=source, origin=f"synthetic://{table}", rows=0,
-                           table_modified=_modified(i, "v4" if i % 2 else "v3", fetched=True))
+                           table_modified=modified)
     return project.root, target / "home"
 
 

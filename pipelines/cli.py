@@ -25,13 +25,15 @@ def _build(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # names file, entry and key: a traceback would hide it
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    _report_failures(result)
+    causes = _print_failures(result)
+    _print_line(_fetches_set_aside(result))
     elapsed = time.perf_counter() - started
     if args.timings:
         timings.write(Path(args.timings), timings.step_timings(instance, result.run_id, memory.samples),
                       total_s=elapsed, peak_rss_mb=max((mb for _, mb in memory.samples), default=0.0))
     if not result.success:
-        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed", file=sys.stderr)
+        print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed. "
+              f"{_summary_of(causes)}", file=sys.stderr)
         return 1
     published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "published__regional_warehouse"
                     for e in result.all_events)
@@ -70,21 +72,66 @@ def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, obj
                                   asset_selection=selection), settings, instance
 
 
-def _report_failures(result: dg.ExecuteInProcessResult) -> None:
-    failed_checks = [e.event_specific_data for e in result.all_events
-                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
-    for check in failed_checks:
-        kind = "warning" if check.severity == dg.AssetCheckSeverity.WARN else "check failed (blocks publishing)"
-        print(f"{kind}: {check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
-        summary = check.metadata.get("summary")
-        if summary is not None:
-            print(summary.value, file=sys.stderr)
+def _print_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Print every failed check and step; return the root causes, the first one first: failed steps (in the
+    order they failed), then failed blocking checks (a step that only reports a failed check is not a cause)."""
+    steps, checks = [], []
     for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            while error.cause is not None:  # Dagster wraps the real error; the innermost names table and URL
-                error = error.cause
-            print(f"step failed: {event.step_key}: {error.message.strip()}", file=sys.stderr)
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            check = event.event_specific_data
+            blocking = check.severity != dg.AssetCheckSeverity.WARN
+            print(f"{'check failed (blocks publishing)' if blocking else 'warning'}: "
+                  f"{check.asset_key.to_user_string()} / {check.check_name}", file=sys.stderr)
+            summary = check.metadata.get("summary")
+            if summary is not None:
+                print(summary.value, file=sys.stderr)
+            if blocking:
+                first = str(summary.value).strip().splitlines()[0] if summary is not None else "failed"
+                checks.append(f"check {check.asset_key.to_user_string()} / {check.check_name}: {first}")
+        elif event.event_type_value == "STEP_FAILURE":
+            error = root_error(event.event_specific_data.error)
+            message = " ".join(error.message.split())
+            print(f"step failed: {event.step_key}: {message}", file=sys.stderr)
+            if error.cls_name != "DagsterAssetCheckFailedError":
+                steps.append(f"{event.step_key}: {message}")
+        elif event.event_type_value == "RUN_FAILURE" and event.event_specific_data.error is not None:
+            steps.append(f"run: {' '.join(root_error(event.event_specific_data.error).message.split())}")
+    return steps + checks
+
+
+def _fetches_set_aside(result: dg.ExecuteInProcessResult) -> str | None:
+    """The summary's line on failed fetches kept in the landing zone and never read (the raw steps' non-blocking
+    check lists them), or None when there are none."""
+    from assets.sources import FETCHES_CHECK
+    from regiostat.landing.fetches import set_aside_line
+
+    rows = [row for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.event_specific_data.check_name == FETCHES_CHECK and not e.event_specific_data.passed
+            for row in e.event_specific_data.metadata["set_aside"].value]
+    return f"warning: {set_aside_line(rows)}" if rows else None
+
+
+def _print_line(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr)
+
+
+def root_error(error):
+    """The error that started it: Dagster wraps the real error (its ``cause``), and an error raised while
+    handling another (a ROLLBACK failing after a disk-full write: "cannot rollback - no transaction is
+    active") carries the first as its ``context``. Follow both to the end; the last one is the root."""
+    while True:
+        deeper = error.cause or error.context
+        if deeper is None:
+            return error
+        error = deeper
+
+
+def _summary_of(causes: list[str]) -> str:
+    if not causes:
+        return "Root cause: not reported by any step (see the messages above)."
+    more = f" ({len(causes) - 1} more failure(s) above)" if len(causes) > 1 else ""
+    return f"Root cause: {causes[0]}{more}"
 
 
 def _one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -93,13 +140,14 @@ def _one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[arg
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
+        from regiostat.landing.zone import LandingError
         from regiostat.publish.lock import RunLockTimeout
         from regiostat.publish.release import PublishError
         from regiostat.publish.versions import PointerError
 
         try:
             return func(args)
-        except (PublishError, PointerError, RunLockTimeout, ValueError, OSError) as exc:
+        except (PublishError, PointerError, RunLockTimeout, LandingError, ValueError, OSError) as exc:
             if getattr(args, "debug", False):
                 raise
             print(f"{args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -140,6 +188,32 @@ def _query(args: argparse.Namespace) -> int:
         return 1
     finally:
         con.close()
+    return 0
+
+
+@_one_line_errors
+def _fetches(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.landing.fetches import describe, fetch_states
+    from regiostat.landing.zone import LandingZone
+
+    zone = LandingZone(settings_from_env(args.home).landing_dir)
+    print(describe(fetch_states(zone, args.table)))
+    return 0
+
+
+@_one_line_errors
+def _retire_fetch(args: argparse.Namespace) -> int:
+    from pipelines.resources import settings_from_env
+    from regiostat.landing.fetches import retire
+    from regiostat.landing.zone import LandingZone
+    from regiostat.publish.lock import run_lock
+
+    settings = settings_from_env(args.home)
+    with run_lock(settings.lock_path, run_id="retire-fetch", timeout=settings.lock_timeout_seconds,
+                  on_wait=lambda msg: print(msg, file=sys.stderr)):  # never while a run reads the landing zone
+        row = retire(LandingZone(settings.landing_dir), args.fetch_id, args.reason)
+    print(f"retired fetch {row.fetch_id} ({row.table_id}): kept in the landing zone, never read, no longer reported")
     return 0
 
 
@@ -275,6 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--force", action="store_true",
                        help="rebuild every layer even where nothing changed (after a code change; landing as usual)")
     build.set_defaults(func=_build)
+    fetches = sub.add_parser("fetches", help="list the landed fetches and their state (landing, complete, failed, "
+                             "retired)")
+    fetches.add_argument("--table", help="only this table id (e.g. 03759NED)")
+    fetches.set_defaults(func=_fetches)
+    retire = sub.add_parser("retire-fetch", help="retire a failed fetch (or one that never completed): kept on disk, "
+                            "never read, no longer reported")
+    retire.add_argument("fetch_id")
+    retire.add_argument("--reason", default="retired by an operator", help="why, kept with the fetch")
+    retire.set_defaults(func=_retire_fetch)
     imp = sub.add_parser("import-statline", help="land a StatLine CSV download (and its metadata file)")
     imp.add_argument("file")
     imp.add_argument("--metadata")

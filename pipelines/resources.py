@@ -44,6 +44,11 @@ class RegiostatSettings(dg.ConfigurableResource):
     cbs_v3_feed_base: str = "https://opendata.cbs.nl/ODataFeed/odata"
     http_timeout_seconds: float = 60.0
     http_max_retries: int = 5
+    # bounds on every upstream (REGIOSTAT_HTTP_*; regiostat.sources.cbs.client.HttpLimits says why each exists)
+    http_deadline_seconds: float = 300.0
+    http_max_body_bytes: int = 128 * 2**20
+    http_max_rows_per_page: int = 200_000
+    http_max_pages: int = 10_000
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     duckdb_memory_limit: str = "192MB"  # DuckDB spills to disk beyond this: a national table fits any machine
     duckdb_threads: int = 2
@@ -83,7 +88,9 @@ class RegiostatSettings(dg.ConfigurableResource):
                                "cbs_v3_feed": self.cbs_v3_feed_base,
                                "cbs_v4_catalog": f"{self.cbs_v4_base.rstrip('/')}/Datasets",
                                "cbs_v3_catalog": _v3_catalog(self.cbs_v3_api_base)},
-                              timeout_seconds=self.http_timeout_seconds, max_retries=self.http_max_retries),
+                              timeout_seconds=self.http_timeout_seconds, max_retries=self.http_max_retries,
+                              deadline_seconds=self.http_deadline_seconds, max_body_bytes=self.http_max_body_bytes,
+                              max_rows_per_page=self.http_max_rows_per_page, max_pages=self.http_max_pages),
             log=log)
 
 
@@ -136,7 +143,37 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
                                    RegiostatSettings.model_fields["duckdb_threads"].default)),
         fetch_concurrency=int(env.get("REGIOSTAT_FETCH_CONCURRENCY",
                                       RegiostatSettings.model_fields["fetch_concurrency"].default)),
+        **_http_settings(env),
     )
+
+
+# RegiostatSettings field -> (environment variable, type): timeouts, retries and the bounds on every upstream
+HTTP_VARIABLES = {"http_timeout_seconds": ("REGIOSTAT_HTTP_TIMEOUT_SECONDS", float),
+                  "http_max_retries": ("REGIOSTAT_HTTP_MAX_RETRIES", int),
+                  "http_deadline_seconds": ("REGIOSTAT_HTTP_DEADLINE_SECONDS", float),
+                  "http_max_body_bytes": ("REGIOSTAT_HTTP_MAX_BODY_BYTES", int),
+                  "http_max_rows_per_page": ("REGIOSTAT_HTTP_MAX_ROWS_PER_PAGE", int),
+                  "http_max_pages": ("REGIOSTAT_HTTP_MAX_PAGES", int)}
+
+
+def _http_settings(env: os._Environ | dict[str, str]) -> dict[str, float | int]:
+    """The HTTP settings the environment sets; a value that is not a number above 0 (retries: 0 or more) is a
+    ValueError naming the variable, never a silent default."""
+    out: dict[str, float | int] = {}
+    for field, (variable, kind) in HTTP_VARIABLES.items():
+        text = env.get(variable)
+        if text is None or not text.strip():
+            continue
+        try:
+            value = kind(text.strip())
+        except ValueError:
+            value = None
+        least = 0 if field == "http_max_retries" else 1e-9
+        if value is None or not value >= least or value != value or value == float("inf"):
+            what = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{variable} must be {what} {'of 0 or more' if least == 0 else 'above 0'}, got {text!r}")
+        out[field] = value
+    return out
 
 
 def make_resources(home: Path | str | None = None) -> dict[str, object]:

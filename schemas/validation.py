@@ -18,9 +18,10 @@ import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 BATCH_ROWS = 50_000  # rows per batch of a large table: bounds the memory of one check step
-# Columns that identify a row for a human: where it came from, and which figure it is.
-CONTEXT_COLUMNS = ("ID", "Id", "table_id", "source_path", "source_row", "measure_id", "measure_code", "region_code",
-                   "period_code", "region_raw", "period_raw")
+# Columns that identify a row for a human: where it came from (the raw step sets aside the fetch a failure
+# names), and which figure it is.
+CONTEXT_COLUMNS = ("ID", "Id", "table_id", "fetch_id", "source_path", "source_row", "measure_id", "measure_code",
+                   "region_code", "period_code", "region_raw", "period_raw")
 
 
 @dataclass

@@ -45,7 +45,7 @@ import struct
 import threading
 import traceback
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +81,9 @@ class Fault:
     status: int = 500
     retry_after: str | None = None
     delay: float = 0.0
+    size: int = 0
+    location: str | None = None
+    rewrite_body: Callable[[bytes, dict[str, str]], bytes] | None = None
 
     @classmethod
     def http(cls, status: int = 500, retry_after: str | None = None) -> Fault:
@@ -120,6 +123,28 @@ class Fault:
         """CBS v3's HTTP 500 'query returns more than 10000 records'."""
         return cls("too_many_records")
 
+    @classmethod
+    def drip(cls, seconds: float) -> Fault:
+        """Status, headers and a matching Content-Length at once, then the body one byte every ``seconds``:
+        no single read ever waits long, so only a deadline on the whole request ends it."""
+        return cls("drip", delay=seconds)
+
+    @classmethod
+    def gzip_bomb(cls, size: int) -> Fault:
+        """``Content-Encoding: gzip``: a small body that decodes to ``size`` bytes of one JSON document."""
+        return cls("gzip_bomb", size=size)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> Fault:
+        """A redirect to ``location`` (another host, say)."""
+        return cls("redirect", status=status, location=location)
+
+    @classmethod
+    def rewrite(cls, body: Callable[[bytes, dict[str, str]], bytes]) -> Fault:
+        """Status 200 with ``body(normal body, query)``: e.g. a next link to another host, or to a page that
+        never ends."""
+        return cls("rewrite", rewrite_body=body)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -128,6 +153,7 @@ class Request:
     page: int
     fault: str | None
     status: int | None = None  # of the normal answer (before any fault): 200, 404, 500 for too many records...
+    authorization: str | None = None  # the Authorization header the client sent, if any
 
 
 @dataclass
@@ -249,7 +275,8 @@ class CbsTestServer:
             status, body, ctype, page = 599, b"test server error", "text/plain", 1
         with self._lock:
             fault = self._take_fault(split.path, page)
-            self.log.append(Request(split.path, query, page, fault.kind if fault else None, status))
+            self.log.append(Request(split.path, query, page, fault.kind if fault else None, status,
+                                    h.headers.get("Authorization")))
             over_cap = self.max_requests is not None and len(self.log) > self.max_requests
         if over_cap:
             fault, status, body, ctype = None, 410, b"request cap of the test server reached", "text/plain"
@@ -263,6 +290,19 @@ class CbsTestServer:
             h.connection.close()
             h.close_connection = True
             return
+        if kind == "drip":
+            self._drip(h, status, body, ctype, fault.delay)
+            return
+        if kind == "gzip_bomb":
+            headers["Content-Encoding"] = "gzip"
+            pad = fault.size - len(b'{"value": [], "pad": ""}')
+            body = gzip.compress(b'{"value": [], "pad": "' + b" " * max(0, pad) + b'"}', compresslevel=6, mtime=0)
+        elif kind == "redirect":
+            status, body, ctype = fault.status, b"moved", "text/plain"
+            headers["Location"] = fault.location or ""
+        elif kind == "rewrite":
+            status, ctype = 200, JSON
+            body = fault.rewrite_body(body, dict(parse_qsl(urlsplit(h.path).query, keep_blank_values=True)))
         if kind == "slow":
             self._stopping.wait(fault.delay)
         elif kind == "http":
@@ -293,6 +333,22 @@ class CbsTestServer:
             h.send_header(name, value)
         h.end_headers()
         h.wfile.write(body)
+
+    def _drip(self, h: _Handler, status: int, body: bytes, ctype: str, seconds: float) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.flush()
+        for i in range(len(body)):
+            if self._stopping.wait(seconds):
+                break
+            try:
+                h.wfile.write(body[i:i + 1])
+                h.wfile.flush()
+            except OSError:  # the client gave up: that is what this fault is for
+                break
+        h.close_connection = True
 
     def _route(self, path: str, query: dict[str, str]) -> Answer:
         """(status, body, content type, page number) of the normal, fault-free answer."""

@@ -9,10 +9,19 @@ Rules that make that safe:
   so a crash leaves at most an orphan file that nothing reads;
 * pages of one fetch share a ``fetch_id``; a fetch is complete only when its
   ``_complete`` row is written, so readers never see half a table and a re-run can
-  resume from the last page that was landed.
+  resume from the last page that was landed;
+* the manifest is read strictly: a row that does not parse as a manifest row stops every
+  reader, naming the file and line (skipping it would silently drop a file or a fetch); only
+  an unterminated last line, what a crash mid-append leaves, is ignored, and the next append
+  sets it aside (``manifest.jsonl.torn``) before writing;
+* the ``_complete`` row records the fetch as it was completed (files, data pages, rows, and a
+  digest of every file's path, sha256 and rows); a complete fetch is checked against it before
+  anything reads it, and each file against its sha256 when it is read.
 
 The manifest is read once and then only its new tail (it is append-only), so landing page n of a
-fetch costs the same as page 1, and other processes' rows are seen on the next question.
+fetch costs the same as page 1, and other processes' rows are seen on the next question. The tail
+is read as strictly as the whole file, and a manifest rewritten in place (not appended to) is read
+anew.
 """
 
 from __future__ import annotations
@@ -26,13 +35,18 @@ import json
 import os
 import re
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 MANIFEST_NAME = "manifest.jsonl"
+TORN_SUFFIX = ".torn"  # unterminated manifest tails (crash mid-append) are set aside here, never dropped
 COMPLETE_ENTITY = "_complete"
+FAILED_ENTITY = "_failed"  # a complete fetch that failed its raw checks: kept for inspection, never read
+RETIRED_ENTITY = "_retired"  # a fetch an operator retired: kept, never read, no longer reported
+FINISHED_ENTITIES = (COMPLETE_ENTITY, FAILED_ENTITY, RETIRED_ENTITY)  # rows about a fetch, not files of it
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -60,15 +74,56 @@ class LandingEntry:
     vintage: str | None = None  # when the *source* produced the content, if known
     compression: str | None = None  # None | gzip
     note: str | None = None  # provenance remark, e.g. "processed by a third party"
+    # on _complete rows only (sha256 then holds the digest of the fetch's files, see fetch_digest):
+    files: int | None = None  # files of the fetch when it was completed
+    data_entity: str | None = None  # the entity of its data pages (Observations, TypedDataSet...), if it has one
+    pages: int | None = None  # data pages, numbered 1..pages
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
+        data = dataclasses.asdict(self)
+        for name in _COMPLETE_ONLY:  # written where set, so file rows read as they always did
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, line: str) -> LandingEntry:
-        data = json.loads(line)
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_json(cls, line: str, where: str = "manifest row") -> LandingEntry:
+        """A manifest row, or LandingError naming ``where`` and what is wrong with it."""
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LandingError(f"{where}: not a JSON manifest row ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(data, dict):
+            raise LandingError(f"{where}: a JSON {type(data).__name__} where a manifest row (an object) belongs")
+        problems = [f"{name} missing" for name in _REQUIRED if name not in data]
+        problems += [f"{name} is {data[name]!r}, expected {_KIND_NAMES[kinds]}"
+                     for name, kinds in _FIELD_KINDS.items()
+                     if name in data and (not isinstance(data[name], kinds) or isinstance(data[name], bool))]
+        if problems:
+            raise LandingError(f"{where}: not a manifest row: {'; '.join(problems)}")
+        return cls(**{k: v for k, v in data.items() if k in _FIELD_KINDS})
+
+
+def _field_kinds() -> dict[str, tuple[type, ...]]:
+    """The JSON types each manifest field may have, from the dataclass (``int | None`` -> (int, NoneType))."""
+    kinds = {}
+    for f in dataclasses.fields(LandingEntry):
+        names = [part.strip() for part in str(f.type).split("|")]
+        kinds[f.name] = tuple({"str": str, "int": int, "None": type(None)}[n] for n in names)
+    return kinds
+
+
+_FIELD_KINDS = _field_kinds()
+_COMPLETE_ONLY = ("files", "data_entity", "pages")
+_REQUIRED = [f.name for f in dataclasses.fields(LandingEntry) if f.default is dataclasses.MISSING]
+_KIND_NAMES = {kinds: " or ".join({str: "text", int: "a whole number", type(None): "null"}[k] for k in kinds)
+               for kinds in set(_FIELD_KINDS.values())}
+
+
+def fetch_digest(files: list[LandingEntry]) -> str:
+    """What a ``_complete`` row pins: every file of the fetch by path, sha256 and rows, in path order."""
+    lines = sorted(f"{e.path}\t{e.sha256}\t{e.rows}" for e in files)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def utc_now_iso() -> str:
@@ -152,8 +207,19 @@ class LandingZone:
         return entry
 
     def mark_complete(self, table_id: str, fetch_id: str, *, source: str, origin: str, rows: int | None,
-                      **extra: object) -> LandingEntry:
-        """Declare a fetch whole: only complete fetches are read downstream."""
+                      data_entity: str | None = None, **extra: object) -> LandingEntry:
+        """Declare a fetch whole: only complete fetches are read downstream.
+
+        The row records what is complete (see :meth:`verified_files`). With ``data_entity`` the fetch must
+        hold its data pages 1..n, and their rows must add up to ``rows``; else nothing is marked.
+        """
+        files = self._files_of(fetch_id, self.entries())
+        where = f"fetch {fetch_id} ({table_id.upper()})"
+        if not files:
+            raise LandingError(f"{where}: no file landed; there is nothing to mark complete")
+        pages = None
+        if data_entity is not None:
+            pages = len(_check_data_pages(files, data_entity, rows, where))
         entry = LandingEntry(
             source=source,
             table_id=table_id.upper(),
@@ -161,13 +227,26 @@ class LandingZone:
             page=0,
             origin=origin,
             fetched_at=str(extra.pop("fetched_at", None) or utc_now_iso()),
-            sha256="",
+            sha256=fetch_digest(files),
             path="",
             media_type="",
             fetch_id=fetch_id,
             rows=rows,
+            files=len(files),
+            data_entity=data_entity,
+            pages=pages,
             **extra,  # type: ignore[arg-type]
         )
+        self._append(entry)
+        return entry
+
+    def mark_fetch(self, done: LandingEntry, entity: str, reason: str) -> LandingEntry:
+        """Record what became of a fetch (``FAILED_ENTITY`` or ``RETIRED_ENTITY``) and why; its files stay."""
+        if entity not in (FAILED_ENTITY, RETIRED_ENTITY):
+            raise ValueError(f"not a fetch state row: {entity!r}")
+        entry = LandingEntry(source=done.source, table_id=done.table_id, entity=entity, page=0, origin=done.origin,
+                             fetched_at=utc_now_iso(), sha256="", path="", media_type="", fetch_id=done.fetch_id,
+                             note=" ".join(reason.split())[:2000])
         self._append(entry)
         return entry
 
@@ -185,11 +264,13 @@ class LandingZone:
         Idempotent: files already here (same path, same sha256) are skipped. Returns files copied.
         """
         mine = {e.path: e for e in self.entries() if e.fetch_id == fetch_id}
-        if any(e.entity == COMPLETE_ENTITY for e in mine.values()) or fetch_id in self.complete_fetches():
+        if any(e.entity in FINISHED_ENTITIES for e in mine.values()):  # here already (in use, failed or retired)
             return 0
         rows = [e for e in other.entries() if e.fetch_id == fetch_id]
-        if not any(e.entity == COMPLETE_ENTITY for e in rows):
-            raise LandingError(f"fetch {fetch_id} is not complete in {other.root}; only complete fetches are imported")
+        if not any(e.entity == COMPLETE_ENTITY for e in rows) or any(e.entity in (FAILED_ENTITY, RETIRED_ENTITY)
+                                                                     for e in rows):
+            raise LandingError(f"fetch {fetch_id} is not complete and in use in {other.root}; only those are imported")
+        rows = [e for e in rows if e.entity not in (FAILED_ENTITY, RETIRED_ENTITY)]
         copied = 0
         for entry in rows:
             if entry.entity == COMPLETE_ENTITY:
@@ -204,45 +285,108 @@ class LandingZone:
             _atomic_write(target, stored)
             self._append(entry)
             copied += 1
-        self._append(next(e for e in rows if e.entity == COMPLETE_ENTITY))
+        done = next(e for e in rows if e.entity == COMPLETE_ENTITY)
+        files = [e for e in rows if e.entity != COMPLETE_ENTITY]
+        if not done.sha256:  # a fetch completed before _complete rows pinned their files: pin what was verified
+            done = dataclasses.replace(done, sha256=fetch_digest(files), files=len(files))
+        self._append(done)
         return copied
 
     def _append(self, entry: LandingEntry) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock, open(self.manifest_path, "a+b") as fh, _locked(fh):
-            fh.write((b"\n" if _ends_torn(fh) else b"") + entry.to_json().encode("utf-8") + b"\n")
+            self._end_torn_tail(fh)
+            fh.write((entry.to_json() + "\n").encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
+
+    def _end_torn_tail(self, fh) -> None:
+        """A crash mid-append leaves an unterminated last line; appending after it would glue the new row onto
+        it and lose both. A tail that is a whole row gets its newline; any other is moved to ``.torn``."""
+        end = fh.seek(0, os.SEEK_END)
+        if end == 0:
+            return
+        fh.seek(end - 1)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        data = fh.read()
+        start = data.rfind(b"\n") + 1
+        tail = data[start:]
+        try:
+            LandingEntry.from_json(tail.decode("utf-8"))
+        except (LandingError, UnicodeDecodeError):
+            with open(self.manifest_path.with_name(MANIFEST_NAME + TORN_SUFFIX), "ab") as torn:
+                torn.write(tail + b"\n")
+                torn.flush()
+                os.fsync(torn.fileno())
+            fh.truncate(start)
+            return
+        fh.write(b"\n")
 
     # -- reading -------------------------------------------------------------------------
 
     def entries(self) -> list[LandingEntry]:
-        """All manifest rows; a torn last line (crash mid-append) is ignored."""
+        """All manifest rows. A row that cannot be read stops the reader, naming file and line; only an
+        unterminated last line (a crash mid-append: it never counted) is ignored."""
         with self._lock:
-            return list(self._read.refresh(self.manifest_path).rows)
+            return self._read.refresh(self.manifest_path).rows()
 
     def find(self, *, path: str) -> LandingEntry | None:
         with self._lock:
-            return self._read.refresh(self.manifest_path).by_path.get(path)
+            return self._read.refresh(self.manifest_path).find(path)
 
     def complete_fetches(self, table_id: str | None = None) -> list[str]:
-        """Fetch ids that finished, oldest first."""
-        return [
-            e.fetch_id
-            for e in self.entries()
-            if e.entity == COMPLETE_ENTITY and (table_id is None or e.table_id == table_id.upper())
-        ]
+        """Fetch ids that finished and are in use, oldest first (a failed or retired fetch is not)."""
+        return [e.fetch_id for e in self.usable_completes(None if table_id is None else (table_id,))]
+
+    def usable_completes(self, table_ids: tuple[str, ...] | None = None) -> list[LandingEntry]:
+        """The ``_complete`` rows of the fetches in use (of these tables), in landing order."""
+        entries = self.entries()
+        unusable = {e.fetch_id for e in entries if e.entity in (FAILED_ENTITY, RETIRED_ENTITY)}
+        wanted = None if table_ids is None else {t.upper() for t in table_ids}
+        return [e for e in entries if e.entity == COMPLETE_ENTITY and e.fetch_id not in unusable
+                and (wanted is None or e.table_id in wanted)]
 
     def latest_complete_fetch(self, table_id: str) -> list[LandingEntry]:
-        """The files of the newest complete fetch of a table (what staging reads)."""
+        """The files of the newest complete fetch of a table (what staging reads), checked against its _complete row."""
         fetches = self.complete_fetches(table_id)
-        if not fetches:
-            return []
-        latest = fetches[-1]
-        return [e for e in self.entries() if e.fetch_id == latest and e.entity != COMPLETE_ENTITY]
+        return self.pages_of(fetches[-1]) if fetches else []
 
     def pages_of(self, fetch_id: str) -> list[LandingEntry]:
-        return [e for e in self.entries() if e.fetch_id == fetch_id and e.entity != COMPLETE_ENTITY]
+        """The files of a fetch; for a complete fetch, checked against its ``_complete`` row first."""
+        entries = self.entries()
+        files = self._files_of(fetch_id, entries)
+        done = [e for e in entries if e.fetch_id == fetch_id and e.entity == COMPLETE_ENTITY]
+        return self._verify(done[0], files) if done else files
+
+    def verified_files(self, done: LandingEntry) -> list[LandingEntry]:
+        """The files of the complete fetch ``done`` (its ``_complete`` row), checked against that row."""
+        return self._verify(done, self._files_of(done.fetch_id, self.entries()))
+
+    @staticmethod
+    def _files_of(fetch_id: str, entries: list[LandingEntry]) -> list[LandingEntry]:
+        return [e for e in entries if e.fetch_id == fetch_id and e.entity not in FINISHED_ENTITIES]
+
+    def _verify(self, done: LandingEntry, files: list[LandingEntry]) -> list[LandingEntry]:
+        """Refuse a complete fetch whose manifest rows no longer match what its _complete row recorded: a lost or
+        edited row would otherwise make a reader see part of a table as the whole. (Rows completed before
+        _complete rows recorded their files are checked for what they state: files there, pages 1..n.)"""
+        where = f"fetch {done.fetch_id} ({done.table_id}) in {self.manifest_path}"
+        if not files:
+            raise LandingError(f"{where}: marked complete, but the manifest lists none of its files")
+        if done.files is not None and len(files) != done.files:
+            raise LandingError(f"{where}: the manifest lists {len(files)} file(s), its _complete row recorded "
+                               f"{done.files}; a manifest row was lost or added")
+        if done.sha256 and fetch_digest(files) != done.sha256:
+            raise LandingError(f"{where}: the manifest rows of its files (path, sha256, rows) differ from what its "
+                               "_complete row recorded; a manifest row was edited")
+        if done.data_entity is not None:
+            _check_data_pages(files, done.data_entity, done.rows, where)
+        for e in files:
+            if not self.path_of(e.path).is_file():
+                raise LandingError(f"{e.path}: listed for {where}, but the file is missing")
+        return files
 
     def verified_path(self, entry: LandingEntry) -> Path:
         """The file of ``entry``, checked against the manifest's sha256 without holding it in memory: for
@@ -251,8 +395,11 @@ class LandingZone:
         digest = hashlib.sha256()
         with open(path, "rb") as raw, (gzip.open(raw) if entry.compression == "gzip" else contextlib.nullcontext(raw)) \
                 as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
+            try:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            except (OSError, EOFError, zlib.error) as exc:  # only a gzip stream fails here: name the file
+                raise _damaged(entry.path, exc) from None
         if digest.hexdigest() != entry.sha256:
             raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")
         return path
@@ -264,7 +411,7 @@ class LandingZone:
     def _read_verified(self, entry: LandingEntry) -> tuple[bytes, bytes]:
         """(bytes as stored, possibly gzip; uncompressed content), read once and checked against the manifest."""
         stored = self.path_of(entry.path).read_bytes()
-        content = gzip.decompress(stored) if entry.compression == "gzip" else stored
+        content = _gunzip(stored, entry.path) if entry.compression == "gzip" else stored
         if hashlib.sha256(content).hexdigest() != entry.sha256:
             raise LandingError(f"{entry.path}: sha256 does not match the manifest (file changed or corrupt)")
         return stored, content
@@ -277,13 +424,30 @@ class LandingZone:
 
 
 class _ManifestIndex:
-    """The manifest's rows read so far, and where reading stopped: only whole lines are consumed."""
+    """The manifest's rows read so far, and where reading stopped: only whole lines are consumed, each parsed as
+    strictly as a full read parses it (a bad line raises every time it is read, naming file and line, and nothing
+    after it is taken in). An unterminated last line counts only if it is a whole row (a crash between a row and
+    its newline); the next append ends it or sets it aside."""
+
+    _CHECKED_BYTES = 4096  # the bytes before ``offset`` compared on each refresh: a rewrite in place is noticed
 
     def __init__(self):
-        self.rows: list[LandingEntry] = []
+        self.whole: list[LandingEntry] = []
         self.by_path: dict[str, LandingEntry] = {}
         self.offset = 0
+        self.lines = 0  # whole lines consumed, for line numbers in errors
+        self.seen = b""  # the last bytes consumed (up to _CHECKED_BYTES), to notice a manifest rewritten in place
         self.identity: tuple[int, int] | None = None
+        self.tail: LandingEntry | None = None
+
+    def rows(self) -> list[LandingEntry]:
+        return [*self.whole, self.tail] if self.tail is not None else list(self.whole)
+
+    def find(self, path: str) -> LandingEntry | None:
+        found = self.by_path.get(path)
+        if found is None and self.tail is not None and self.tail.path == path:
+            return self.tail
+        return found
 
     def refresh(self, manifest: Path) -> _ManifestIndex:
         try:
@@ -291,40 +455,39 @@ class _ManifestIndex:
         except FileNotFoundError:
             self.__init__()
             return self
-        if (stat.st_dev, stat.st_ino) != self.identity or stat.st_size < self.offset:  # replaced: read it anew
-            self.__init__()
-            self.identity = (stat.st_dev, stat.st_ino)
-        if stat.st_size > self.offset:
-            with open(manifest, "rb") as fh:
-                fh.seek(self.offset)
-                tail = fh.read()
-            end = tail.rfind(b"\n") + 1  # a torn last line waits until it is whole (or is skipped when ended)
-            for line in tail[:end].splitlines():
-                self._add(line)
-            self.offset += end
+        with open(manifest, "rb") as fh:
+            if (stat.st_dev, stat.st_ino) != self.identity or not self._unchanged(fh, stat.st_size):
+                self.__init__()  # replaced, cut short or rewritten: read it anew
+                self.identity = (stat.st_dev, stat.st_ino)
+            fh.seek(self.offset)
+            data = fh.read() if stat.st_size > self.offset else b""
+        end = data.rfind(b"\n") + 1  # a torn last line waits until it is whole
+        self._take(manifest, data[:end])
+        rest = data[end:]
+        self.tail = None
+        if rest.strip():
+            with contextlib.suppress(LandingError):
+                self.tail = _parse_line(rest, f"{manifest}, line {self.lines + 1}")
         return self
 
-    def _add(self, line: bytes) -> None:
-        if not line.strip():
-            return
-        try:
-            entry = LandingEntry.from_json(line.decode("utf-8"))
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-            return
-        self.rows.append(entry)
-        if entry.path:
-            self.by_path.setdefault(entry.path, entry)
+    def _unchanged(self, fh, size: int) -> bool:
+        if size < self.offset:
+            return False
+        fh.seek(self.offset - len(self.seen))
+        return fh.read(len(self.seen)) == self.seen
 
-
-def _ends_torn(fh) -> bool:
-    """Whether the manifest ends in half a line (a crash mid-append): the next row must start on a line of its own."""
-    size = fh.seek(0, os.SEEK_END)
-    if size == 0:
-        return False
-    fh.seek(size - 1)
-    last = fh.read(1)
-    fh.seek(0, os.SEEK_END)
-    return last != b"\n"
+    def _take(self, manifest: Path, block: bytes) -> None:
+        """Parse every line of ``block`` first, then take them in: a bad line leaves the index as it was."""
+        lines = block.split(b"\n")[:-1]
+        parsed = [_parse_line(line, f"{manifest}, line {n}")
+                  for n, line in enumerate(lines, self.lines + 1) if line.strip()]
+        for entry in parsed:
+            self.whole.append(entry)
+            if entry.path:
+                self.by_path.setdefault(entry.path, entry)
+        self.lines += len(lines)
+        self.offset += len(block)
+        self.seen = (self.seen + block)[-self._CHECKED_BYTES:]
 
 
 def _atomic_write(target: Path, payload: bytes) -> None:
@@ -344,7 +507,42 @@ def _atomic_write(target: Path, payload: bytes) -> None:
 
 def _sha256_of(path: Path, *, compressed: bool) -> str:
     raw = path.read_bytes()
-    return hashlib.sha256(gzip.decompress(raw) if compressed else raw).hexdigest()
+    return hashlib.sha256(_gunzip(raw, str(path)) if compressed else raw).hexdigest()
+
+
+def _gunzip(stored: bytes, name: str) -> bytes:
+    try:
+        return gzip.decompress(stored)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile, a truncated stream, a bad checksum
+        raise _damaged(name, exc) from None
+
+
+def _damaged(name: str, exc: BaseException) -> LandingError:
+    return LandingError(f"{name}: the gzip file is damaged and cannot be decompressed "
+                        f"({type(exc).__name__}: {exc or 'ends early'})")
+
+
+def _parse_line(line: bytes, where: str) -> LandingEntry:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LandingError(f"{where}: not UTF-8 (byte {line[exc.start]:#04x} at column {exc.start + 1})") from None
+    return LandingEntry.from_json(text, where)
+
+
+def _check_data_pages(files: list[LandingEntry], data_entity: str, rows: int | None, where: str) -> list[LandingEntry]:
+    """The fetch's data pages are 1..n, once each, and their rows add up to ``rows`` (where both are known)."""
+    pages = sorted((e for e in files if e.entity == data_entity), key=lambda e: e.page)
+    numbers = [e.page for e in pages]
+    if not pages:
+        raise LandingError(f"{where}: no {data_entity} pages; a fetch without its data pages is not complete")
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise LandingError(f"{where}: {data_entity} pages are {numbers}, not 1..{len(numbers)}")
+    counted = [e.rows for e in pages]
+    if rows is not None and None not in counted and sum(counted) != rows:
+        raise LandingError(f"{where}: its {data_entity} pages hold {sum(counted):,} rows, its _complete row says "
+                           f"{rows:,}")
+    return pages
 
 
 @contextlib.contextmanager

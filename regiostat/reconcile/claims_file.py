@@ -110,15 +110,29 @@ def _check_indicator(code: str, known: set[str]) -> str | None:
 
 
 class _Documents:
-    """The documents claims quote, read once each from `root` (None when absent)."""
+    """The documents claims quote, read once each from `root` (None when absent), and only from there: a
+    claims file is hand-written, and its `document` must not make the loader read any other file."""
 
     def __init__(self, root: Path | None, required: bool) -> None:
         self.root, self.required = root, required
         self._texts: dict[str, str | None] = {}
 
+    def outside(self, rel: str) -> str | None:
+        """Why `rel` does not name a file inside the documents folder, or None if it does (or may)."""
+        parts = rel.replace("\\", "/").split("/")
+        if rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel) or any(p in ("", ".", "..") for p in parts):
+            return (f"{rel!r} is not a plain path inside the documents folder (no absolute path, '..', '.' or "
+                    "empty part)")
+        if self.root is None:
+            return None
+        root = self.root.resolve()
+        if not (self.root / rel).resolve().is_relative_to(root):  # a symbolic link out of the folder
+            return f"{rel!r} leads out of the documents folder {self.root} (a symbolic link?)"
+        return None
+
     def text(self, rel: str) -> str | None:
         if rel not in self._texts:
-            file = self.root / rel if self.root is not None else None
+            file = self.root / rel if self.root is not None and self.outside(rel) is None else None
             self._texts[rel] = file.read_text(encoding="utf-8") if file is not None and file.is_file() else None
         return self._texts[rel]
 
@@ -211,6 +225,9 @@ def _interval_error(e: _Entry) -> str | None:
 
 
 def _document_error(e: _Entry) -> str | None:
+    outside = e.documents.outside(e.raw["document"])
+    if outside is not None:
+        return outside
     missing = e.documents.required and e.documents.text(e.raw["document"]) is None
     return f"document not found under {e.documents.root}" if missing else None
 

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import polars as pl
 
-from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone
+from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.model.observations import Capture
 from regiostat.paths import ProjectPaths
 
@@ -56,8 +56,14 @@ class HttpSettings:
     """Where and how patiently a source that fetches over HTTP asks."""
 
     endpoints: Mapping[str, str]  # base URLs by name, e.g. {"cbs_v4": "https://datasets.cbs.nl/odata/v1/CBS"}
-    timeout_seconds: float = 60.0
+    timeout_seconds: float = 60.0  # the longest wait for the next bytes
     max_retries: int = 5
+    # bounds no upstream may exceed (see regiostat.sources.cbs.client.HttpLimits): a total deadline per request,
+    # a body size after decompression, rows per page and pages per fetch
+    deadline_seconds: float = 300.0
+    max_body_bytes: int = 128 * 2**20
+    max_rows_per_page: int = 200_000
+    max_pages: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class Source(Protocol):
 
 def complete_fetches(zone: LandingZone, feed: Feed) -> list[LandingEntry]:
     """The ``_complete`` entries of the feed's fetches, in landing order."""
-    return [e for e in zone.entries() if e.entity == COMPLETE_ENTITY and e.table_id in feed.table_ids]
+    return zone.usable_completes(feed.table_ids)  # a failed or retired fetch is kept, and never read
 
 
 def copy_bundled(zone: LandingZone, bundled: LandingZone, table_ids: tuple[str, ...]) -> int:

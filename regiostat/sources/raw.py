@@ -12,7 +12,7 @@ fingerprint, in meta.layer_state) is not read again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -77,9 +77,11 @@ def read_feed(source: Source, feed: Feed, zone: LandingZone, completes: list[Lan
     return RawFeed(captures, completes, table_ids, source.name)
 
 
-def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed, fingerprint: str | None = None) -> dict[str, int]:
+def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed, fingerprint: str | None = None,
+               check: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> dict[str, int]:
     """Replace the feed's rows in every raw table, in one transaction, and record what they were read from (so
-    their format check runs again); rows written per table."""
+    their format check runs again); rows written per table. ``check(con, table)`` sees the feed's new
+    observations (in ``table``) before they replace anything: if it raises, raw.* stays as it was."""
     counts = dict.fromkeys(RAW_TABLES, 0)
     marks = ", ".join("?" for _ in raw.table_ids)
     small: list[tuple[str, pl.DataFrame]] = []
@@ -90,6 +92,8 @@ def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed, fingerprint: str | 
                 counts[table] += warehouse.append_rows(con, _SCRATCH, frame)
             else:
                 small.append((table, frame))
+        if check is not None:
+            check(con, _SCRATCH)
         _replace(con, raw, small, counts, marks, fingerprint)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_SCRATCH}")

@@ -8,8 +8,9 @@ outcome is one of OUTCOMES. ``rows_lost`` / ``files_lost`` are measured by the t
 rows that readers had before and lost, landed files that vanished or changed), never assumed.
 
 The existing client- and landing-level fault tests (tests/test_cbs_client.py, test_fetch_to_landing.py,
-test_landing.py, test_write_audit_publish.py) are not edited: the summary counts them from their node
-ids and pass/fail status, in a separate block, when they ran in the same session.
+test_landing.py) are not edited: the summary counts them from their node ids and pass/fail status, in a
+separate block, when they ran in the same session. (The two raw-step tests of test_write_audit_publish.py
+moved to test_fetch_states.py when a bad fetch became one that is set aside: issue 13 part 2.)
 """
 
 from __future__ import annotations
@@ -116,10 +117,6 @@ _EXISTING: dict[tuple[str, str], tuple[str, str]] = {
                                                                                 "failed cleanly"),
     ("test_landing.py", "test_torn_manifest_line_is_ignored"): ("torn manifest line (crash mid-append)", "survived"),
     ("test_landing.py", "test_corrupted_file_is_detected"): ("landing file changed on disk", "failed cleanly"),
-    ("test_write_audit_publish.py", "test_file_breaking_its_format_fails_the_raw_step_naming_file_and_row"): (
-        "landed file breaks its format", "failed cleanly"),
-    ("test_write_audit_publish.py", "test_failed_raw_check_blocks_publish_and_names_file_and_row"): (
-        "landed rows fail a blocking check", "failed cleanly"),
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from regiostat.landing.zone import COMPLETE_ENTITY, LandingError, LandingZone
+from regiostat.landing.zone import FINISHED_ENTITIES, LandingError, LandingZone
 from regiostat.publish.lock import RunLockTimeout, run_lock
 from tests.conftest import PUBLISHED, REPO, PublishedState, published_state  # noqa: F401  (re-exported)
 
@@ -204,7 +204,7 @@ class LineReader:
 def landing_snapshot(home: Path) -> dict[str, bytes]:
     """Every file the manifest lists, as bytes on disk (what a later fault must not change or remove)."""
     zone = LandingZone(home / "landing")
-    return {e.path: (zone.root / e.path).read_bytes() for e in zone.entries() if e.entity != COMPLETE_ENTITY}
+    return {e.path: (zone.root / e.path).read_bytes() for e in zone.entries() if e.entity not in FINISHED_ENTITIES}
 
 
 def files_lost(home: Path, before: dict[str, bytes]) -> list[str]:
@@ -219,7 +219,7 @@ def verify_landing(home: Path) -> dict[str, int]:
     entries = zone.entries()
     bad = []
     for e in entries:
-        if e.entity == COMPLETE_ENTITY:
+        if e.entity in FINISHED_ENTITIES:  # rows about a fetch (complete, failed, retired), not files
             continue
         try:
             zone.read_bytes(e)

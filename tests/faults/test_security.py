@@ -141,9 +141,9 @@ def test_reading_a_tampered_manifest_never_leaves_the_landing_root(tmp_path, fau
     secret = tmp_path / "outside.json"
     secret.write_bytes(b'{"value": ["private"]}')
     zone, fetch_id = _hostile_bundle(tmp_path, "../../outside.json", secret)
-    (entry,) = zone.latest_complete_fetch("84826NED")  # what the raw step would read
 
-    try:
+    try:  # what the raw step would read: refused when the fetch is checked, before any file is opened
+        (entry,) = zone.latest_complete_fetch("84826NED")
         data = zone.read_bytes(entry)
     except LandingError:
         data = None

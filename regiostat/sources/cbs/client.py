@@ -4,6 +4,13 @@ All network policy lives here and nowhere else: timeouts, retries with backoff, 
 and checking that a body is a whole JSON document before anyone lands it. Responses come back
 one page at a time with their raw bytes, so callers can land exactly what CBS sent and never
 hold a whole table in memory.
+
+An upstream is never trusted to be finite or to stay where it was configured (:class:`HttpLimits`):
+every request has a total deadline (a socket timeout alone lets a server that drips one byte at a
+time hold a fetch for ever), bodies are capped after decompression, pages are capped in rows and
+per fetch, only the configured origins (scheme, host, port) are contacted, next links may not
+leave the origin they were found on, redirects are not followed, and credentials from a base URL
+go only to that URL's origin.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import requests
+import urllib3
 
 USER_AGENT = "regiostat (CBS open data client; polite: bounded retries with backoff)"
 
@@ -46,6 +54,36 @@ class CbsFetchError(RuntimeError):
 
 class TooManyRecordsError(CbsFetchError):
     """The v3 ODataApi caps answers at 10,000 cells; the ODataFeed pages instead. Never retried."""
+
+
+class UpstreamLimitError(CbsFetchError):
+    """An answer broke a bound of :class:`HttpLimits` or left the configured origin. Never retried: the
+    same request would get the same answer. The message names the limit and the setting that sets it."""
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """What one upstream may cost at most. Defaults are generous for CBS (v3 feed pages hold 10,000 rows,
+    v4 pages tens of MB) and small enough that a hostile or broken server cannot hang or exhaust a run."""
+
+    deadline_seconds: float = 300.0  # one request, from sending it to the last body byte
+    max_body_bytes: int = 128 * 2**20  # one response body after gzip/deflate decoding
+    max_rows_per_page: int = 200_000
+    max_pages: int = 10_000  # data pages of one fetch
+
+    def __post_init__(self) -> None:
+        for name, setting in LIMIT_SETTINGS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{setting} must be a number above 0, got {value!r}")
+
+
+# the environment variable (and RegiostatSettings field, in lower case without the prefix) of each limit
+LIMIT_SETTINGS = {"deadline_seconds": "REGIOSTAT_HTTP_DEADLINE_SECONDS",
+                  "max_body_bytes": "REGIOSTAT_HTTP_MAX_BODY_BYTES",
+                  "max_rows_per_page": "REGIOSTAT_HTTP_MAX_ROWS_PER_PAGE",
+                  "max_pages": "REGIOSTAT_HTTP_MAX_PAGES"}
+_CHUNK = 64 * 1024  # bytes read (and decoded) at a time; one socket read each, so the deadline is checked often
 
 
 @dataclass(frozen=True)
@@ -87,10 +125,33 @@ class Page:
     def next_link(self) -> str | None:
         return next_link(self.data)
 
+    @property
+    def announced_rows(self) -> int | None:
+        """The rows the server says the whole answer has (``@odata.count`` / v3 ``odata.count``), if it says."""
+        count = self.data.get("@odata.count", self.data.get("odata.count"))
+        if isinstance(count, str) and count.strip().isdigit():
+            return int(count)
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
+
 
 def next_link(data: dict) -> str | None:
     """v4 says ``@odata.nextLink``, v3 says ``odata.nextLink``."""
     return data.get("@odata.nextLink") or data.get("odata.nextLink") or None
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in: what "the same server" means."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _show_origin(where: tuple[str, str, int | None]) -> str:
+    return f"{where[0]}://{where[1]}:{where[2]}"
 
 
 class _Retry(Exception):
@@ -101,18 +162,19 @@ class _Retry(Exception):
         self.problem, self.status, self.wait = problem, status, wait
 
 
-def _without_credentials(endpoints: CbsEndpoints) -> tuple[CbsEndpoints, tuple[str, str] | None]:
+def _without_credentials(endpoints: CbsEndpoints) -> tuple[CbsEndpoints, dict[tuple, tuple[str, str]]]:
     """Move ``user:secret@`` out of the base URLs: URLs end up in the landing manifest, the warehouse
-    and error messages, credentials must not."""
-    auth = None
+    and error messages, credentials must not. Returns the clean endpoints and the credentials by origin:
+    they are sent to the origin they were given for and to no other."""
+    auth: dict[tuple, tuple[str, str]] = {}
     clean = {}
     for name, url in dataclasses.asdict(endpoints).items():
         parts = urllib.parse.urlsplit(url)
         if parts.username is not None or parts.password is not None:
-            auth = (urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or ""))
             host = parts.hostname or ""
             netloc = f"{host}:{parts.port}" if parts.port else host
             url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+            auth[origin(url)] = (urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or ""))
         clean[name] = url
     return CbsEndpoints(**clean), auth
 
@@ -129,19 +191,21 @@ class CbsClient:
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
         jitter: float = 0.1,
+        limits: HttpLimits | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ):
         self.session = session or requests.Session()
-        self.endpoints, auth = _without_credentials(endpoints or CbsEndpoints())
-        if auth is not None:  # a mirror behind basic auth: send it as a header, never keep it in URLs
-            self.session.auth = auth
+        # a mirror behind basic auth: the credentials go as a header to their own origin, never into URLs
+        self.endpoints, self._auth = _without_credentials(endpoints or CbsEndpoints())
+        self.origins = {origin(url) for url in dataclasses.asdict(self.endpoints).values()}
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.jitter = jitter  # fraction added on top of the backoff; 0 makes waits exact
+        self.limits = limits or HttpLimits()
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.v4 = V4Api(self)
@@ -149,6 +213,10 @@ class CbsClient:
 
     def get(self, url: str, *, table_id: str) -> Page:
         """One whole JSON response, retried on transient failures until ``max_retries`` run out."""
+        if origin(url) not in self.origins:  # e.g. a stored next link from an earlier run, or a hostile one
+            raise UpstreamLimitError(f"refusing {url}: it is not on a configured origin "
+                                     f"({', '.join(sorted(_show_origin(o) for o in self.origins))})",
+                                     table_id=table_id, url=url)
         for attempt in range(self.max_retries + 1):
             try:
                 return self._get_once(url, table_id)
@@ -160,31 +228,93 @@ class CbsClient:
         raise AssertionError("unreachable")
 
     def pages(self, url: str, *, table_id: str, fix_link: Callable[[str], str] = lambda u: u) -> Iterator[Page]:
-        """Follow next links lazily, one page in memory at a time."""
+        """Follow next links lazily, one page in memory at a time, on the origin paging started on and for
+        at most ``limits.max_pages`` pages."""
         seen: set[str] = set()
         while url:
             if url in seen:
                 raise CbsFetchError("the server sent a next link that was already followed", table_id=table_id, url=url)
+            if len(seen) == self.limits.max_pages:
+                raise UpstreamLimitError(f"the answer goes on past {self.limits.max_pages:,} pages "
+                                         f"({LIMIT_SETTINGS['max_pages']}); a paging loop?", table_id=table_id, url=url)
             seen.add(url)
             page = self.get(url, table_id=table_id)
             yield page
-            link = page.next_link
-            url = fix_link(link) if link else ""
+            url = self.follow(page, table_id=table_id, fix_link=fix_link) or ""
+
+    def follow(self, page: Page, *, table_id: str, fix_link: Callable[[str], str] = lambda u: u) -> str | None:
+        """The page's next link as a URL to request, or None on the last page; a link that leaves the page's
+        origin, carries credentials, or comes on an empty page stops the fetch."""
+        link = page.next_link
+        if not link:
+            return None
+        if not isinstance(link, str):
+            raise CbsFetchError(f"the next link is not a URL: {link!r}", table_id=table_id, url=page.url)
+        url = fix_link(urllib.parse.urljoin(page.url, link))
+        if origin(url) != origin(page.url):
+            raise UpstreamLimitError(f"the next link {url} leaves the origin {_show_origin(origin(page.url))} of "
+                                     f"{page.url}; not followed", table_id=table_id, url=page.url)
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise UpstreamLimitError("the next link carries credentials; not followed", table_id=table_id,
+                                     url=page.url)
+        if page.row_count == 0:
+            raise CbsFetchError(f"an empty page links to a next page ({url}); a paging loop?", table_id=table_id,
+                                url=page.url)
+        return url
 
     def _get_once(self, url: str, table_id: str) -> Page:
+        deadline = time.monotonic() + self.limits.deadline_seconds
         try:
-            resp = self.session.get(url, timeout=self.timeout,
-                                    headers={"Accept": "application/json", "User-Agent": USER_AGENT})
-            body = resp.content  # a premature EOF surfaces here, as ChunkedEncodingError
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+            resp = self.session.get(url, timeout=(self.timeout[0], min(self.timeout[1], self.limits.deadline_seconds)),
+                                    headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                                    auth=self._auth.get(origin(url)), stream=True, allow_redirects=False)
+            try:
+                body = self._read_body(resp, url, table_id, deadline)
+            except BaseException:
+                resp.close()  # the connection is in an unknown state: never reused
+                raise
+            resp.raw.release_conn()  # read to its end: the connection may serve the next page
+        except (requests.RequestException, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise _Retry(f"no whole answer within the {self.limits.deadline_seconds:g} s deadline per request "
+                             f"({LIMIT_SETTINGS['deadline_seconds']}); {type(exc).__name__}") from exc
             raise _Retry(f"{type(exc).__name__}: {exc}") from exc
+        return self._page(url, table_id, resp, body)
+
+    def _read_body(self, resp: requests.Response, url: str, table_id: str, deadline: float) -> bytes:
+        """The decoded body, read one socket read at a time so that neither the deadline nor the size cap can
+        be outrun (a gzip body is decoded a chunk at a time, never inflated whole)."""
+        cap = self.limits.max_body_bytes
+        sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+        chunks, size = [], 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{size:,} bytes received")
+            if sock is not None:
+                sock.settimeout(min(left, self.timeout[1]))  # every wait for bytes ends by the deadline
+            chunk = _read1(resp)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > cap:
+                raise UpstreamLimitError(f"the answer is larger than {cap:,} bytes after decoding "
+                                         f"({LIMIT_SETTINGS['max_body_bytes']}); not read further",
+                                         table_id=table_id, url=url, status=resp.status_code)
+            chunks.append(chunk)
+
+    def _page(self, url: str, table_id: str, resp: requests.Response, body: bytes) -> Page:
         status = resp.status_code
         if status == 500 and _TOO_MANY.search(body):
             raise TooManyRecordsError("the v3 ODataApi refuses more than 10,000 records; use the ODataFeed",
                                       table_id=table_id, url=url, status=status)
         if status == 429 or status >= 500:
             raise _Retry(f"HTTP {status}: {_snippet(body)}", status, self._retry_after(resp.headers.get("Retry-After")))
+        if 300 <= status < 400:
+            raise UpstreamLimitError(f"HTTP {status} redirect to {resp.headers.get('Location')!r}; redirects are not "
+                                     "followed (point the base URL at where the data is)", table_id=table_id, url=url,
+                                     status=status)
         if status >= 300:
             raise CbsFetchError(f"HTTP {status} (not retried): {_snippet(body)}", table_id=table_id, url=url,
                                 status=status)
@@ -195,7 +325,12 @@ class CbsClient:
                          status) from None
         if not isinstance(data, dict):
             raise _Retry(f"JSON is not an object: {_snippet(body)}", status)
-        return Page(url=url, body=body, data=data)
+        page = Page(url=url, body=body, data=data)
+        if (page.row_count or 0) > self.limits.max_rows_per_page:
+            raise UpstreamLimitError(f"one page holds {page.row_count:,} rows, more than "
+                                     f"{self.limits.max_rows_per_page:,} ({LIMIT_SETTINGS['max_rows_per_page']})",
+                                     table_id=table_id, url=url, status=status)
+        return page
 
     def _backoff(self, attempt: int) -> float:
         wait = self.backoff_base * 2**attempt
@@ -285,6 +420,13 @@ class V3Api:
         """Raises TooManyRecordsError when the answer would exceed 10,000 cells."""
         return self._client.get(self.typed_dataset_url(table, filter, select), table_id=table)
 
+    def pages_from(self, page: Page, table: str) -> Iterator[Page]:
+        """``page`` and every page its next links lead to (an ODataApi answer that came back paged)."""
+        yield page
+        link = self._client.follow(page, table_id=table, fix_link=_json_link)
+        if link:
+            yield from self._client.pages(link, table_id=table, fix_link=_json_link)
+
     def feed_url(self, table: str, filter: str | None = None) -> str:
         return self.url(self._client.endpoints.v3_feed, table, "TypedDataSet", **{"$filter": filter})
 
@@ -346,6 +488,18 @@ def region_period_filter(
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _read1(resp: requests.Response) -> bytes:
+    """One socket read of the body, decoded; errors named as requests names them when it reads a body."""
+    try:
+        return resp.raw.read1(_CHUNK, decode_content=True)
+    except urllib3.exceptions.ProtocolError as exc:  # a premature EOF, a reset mid-body
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
 
 
 def _name(value: str) -> str:

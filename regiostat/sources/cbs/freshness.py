@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone
+from regiostat.landing.zone import LandingEntry, LandingZone
 from regiostat.sources.cbs.catalog import TableSpec
 from regiostat.sources.cbs.client import CbsClient, CbsFetchError
 
@@ -52,9 +52,9 @@ def table_state(client: CbsClient, zone: LandingZone, spec: TableSpec) -> TableS
 
 
 def last_complete(zone: LandingZone, table_id: str, queries: set[str] | None = None) -> LandingEntry | None:
-    """The ``_complete`` entry of the table's newest complete fetch (of one of ``queries``, when given)."""
-    done = [e for e in zone.entries() if e.entity == COMPLETE_ENTITY and e.table_id == table_id.upper()
-            and (queries is None or e.origin in queries)]
+    """The ``_complete`` entry of the table's newest complete fetch in use (of one of ``queries``, when given): a
+    fetch that failed its raw checks is never what a table is compared with, so the table is fetched again."""
+    done = [e for e in zone.usable_completes((table_id,)) if queries is None or e.origin in queries]
     return done[-1] if done else None
 
 
@@ -82,8 +82,8 @@ def catalog_modified(client: CbsClient, apis: Iterable[str]) -> dict[tuple[str, 
 
 
 def latest_completes(zone: LandingZone) -> dict[str, LandingEntry]:
-    """table id -> the ``_complete`` entry of its newest complete fetch, for every table, in one pass."""
-    return {e.table_id: e for e in zone.entries() if e.entity == COMPLETE_ENTITY}
+    """table id -> the ``_complete`` entry of its newest complete fetch in use, for every table, in one pass."""
+    return {e.table_id: e for e in zone.usable_completes()}
 
 
 def catalog_state(spec: TableSpec, listed: dict[tuple[str, str], str | None],

@@ -71,6 +71,14 @@ def _by_entity(entries: list[LandingEntry]) -> dict[str, list[LandingEntry]]:
     return out
 
 
+def _data_pages(ents: dict[str, list[LandingEntry]], entity: str, table_id: str, fetch_id: str) -> list[LandingEntry]:
+    """The fetch's data pages; v4 and v3 alike refuse a fetch without them (metadata alone is not a table)."""
+    if not ents.get(entity):
+        raise CaptureError(f"{table_id}: fetch {fetch_id} has no {entity} pages; a fetch without its data pages "
+                           "is refused")
+    return ents[entity]
+
+
 def _json_value(landing: LandingZone, entry: LandingEntry) -> list[dict]:
     try:
         doc = json.loads(landing.read_bytes(entry))
@@ -207,7 +215,8 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
                            code_raw=c["Identifier"], title=c.get("Title"), description=c.get("Description"),
                            group_id=c.get("DimensionGroupId"), status_raw=c.get("Status"))
                       for e in files for c in _json_value(landing, e)]
-    pages = _v4_pages(landing, ents.get("Observations", []), table_id, fetch_id, region, period, others)
+    data = _data_pages(ents, "Observations", table_id, fetch_id)
+    pages = _v4_pages(landing, data, table_id, fetch_id, region, period, others)
     return Capture(table_id, fetch_id, "cbs_v4", _in_batches(pages), measures, _frame(codes, CODE_COLUMNS), [])
 
 
@@ -244,9 +253,7 @@ class _V3Layout:
 def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec) -> Capture:
     ents = _by_entity(entries)
     table_id, fetch_id = spec.id, entries[0].fetch_id
-    pages = ents.get("TypedDataSet", [])
-    if not pages:
-        raise CaptureError(f"{table_id}: fetch {fetch_id} has no TypedDataSet")
+    pages = _data_pages(ents, "TypedDataSet", table_id, fetch_id)
     columns = _page_columns(landing, pages[0])
     layout = (_v3_properties(landing, ents["DataProperties"], columns, table_id, fetch_id) if "DataProperties" in ents
               else _v3_declared(spec, columns, table_id, fetch_id))

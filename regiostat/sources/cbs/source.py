@@ -13,7 +13,9 @@ from regiostat.model.observations import Capture
 from regiostat.paths import ProjectPaths
 from regiostat.sources.cbs import claims, freshness
 from regiostat.sources.cbs.catalog import TableSpec, load_catalog
-from regiostat.sources.cbs.readers import CaptureError, stream_capture
+from regiostat.sources.cbs.promised import promised_rows
+from regiostat.sources.cbs.readers import stream_capture
+from regiostat.sources.fetch_checks import FetchError, check_rows_promised
 from regiostat.sources.protocol import ClaimBasis, Feed, LandingContext, LandingReport, copy_bundled
 
 LICENCE = "CC BY 4.0 (Bron: CBS)"
@@ -65,15 +67,19 @@ class CbsSource:
         return {s.id: freshness.catalog_state(s, listed, landed) for s in specs}
 
     def read(self, zone: LandingZone, feed: Feed, fetches: list[LandingEntry]) -> list[Capture]:
-        """Each fetch's metadata now, its data pages one batch at a time when they are written."""
+        """Each fetch's metadata now, its data pages one batch at a time when they are written. A fetch that breaks
+        its format, or holds no rows where its metadata promises some, raises FetchError naming it (the raw step
+        sets it aside and goes on with the table's previous good fetch)."""
         spec: TableSpec = feed.config
         out = []
         for done in fetches:
+            files = zone.pages_of(done.fetch_id)
+            check_rows_promised(spec.id, done.fetch_id, done.rows, promised_rows(zone, files))
             try:
-                capture = stream_capture(zone, zone.pages_of(done.fetch_id), spec)
+                capture = stream_capture(zone, files, spec)
             except ValueError as exc:
-                raise CaptureError(f"{spec.id} fetch {done.fetch_id}: {exc}") from exc
-            capture.observations = _attributed(capture.observation_batches(), f"{spec.id} fetch {done.fetch_id}")
+                raise FetchError(spec.id, done.fetch_id, str(exc)) from exc
+            capture.observations = _attributed(capture.observation_batches(), spec.id, done.fetch_id)
             out.append(capture)
         return out
 
@@ -89,22 +95,26 @@ class CbsSource:
         return []
 
 
-def _attributed(batches: Iterator[pl.DataFrame], what: str) -> Iterator[pl.DataFrame]:
-    """The batches with CBS's attribution line on every row; a bad page names its fetch."""
+def _attributed(batches: Iterator[pl.DataFrame], table_id: str, fetch_id: str) -> Iterator[pl.DataFrame]:
+    """The batches with CBS's attribution line on every row; a bad page is an error of its fetch."""
     try:
         for batch in batches:
             yield batch.with_columns(pl.lit(ATTRIBUTION).alias("attribution"))
     except ValueError as exc:
-        raise CaptureError(f"{what}: {exc}") from exc
+        raise FetchError(table_id, fetch_id, str(exc)) from exc
 
 
 def _client(ctx: LandingContext):
-    from regiostat.sources.cbs.client import CbsClient, CbsEndpoints
+    """A client bounded as the settings say (a total deadline, body, rows and pages: HttpLimits)."""
+    from regiostat.sources.cbs.client import CbsClient, CbsEndpoints, HttpLimits
 
-    urls = ctx.http.endpoints
+    http = ctx.http
+    urls = http.endpoints
     catalogs = {k: urls[f"cbs_{k}"] for k in ("v4_catalog", "v3_catalog") if f"cbs_{k}" in urls}
     endpoints = CbsEndpoints(v4=urls["cbs_v4"], v3_api=urls["cbs_v3_api"], v3_feed=urls["cbs_v3_feed"], **catalogs)
-    return CbsClient(endpoints, timeout=(10.0, ctx.http.timeout_seconds), max_retries=ctx.http.max_retries)
+    limits = HttpLimits(deadline_seconds=http.deadline_seconds, max_body_bytes=http.max_body_bytes,
+                        max_rows_per_page=http.max_rows_per_page, max_pages=http.max_pages)
+    return CbsClient(endpoints, timeout=(10.0, http.timeout_seconds), max_retries=http.max_retries, limits=limits)
 
 
 def _fetch_live(spec: TableSpec, ctx: LandingContext) -> tuple[int, dict[str, object]]:

@@ -1,4 +1,4 @@
-"""Cells of a LISA export: blank or not, as text, as a whole number, normalised for matching."""
+"""Cells of a LISA export: blank or not, as text, as a whole number, normalised for matching, formula-like."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import unicodedata
 from typing import Any
 
 Row = tuple[int, list[Any]]  # (1-based line or sheet row, cells)
+
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV / formula injection:
+# "=HYPERLINK(...)", "=cmd|' /C calc'!A0", "@SUM(...)"); tab and CR hide such a start from the eye.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def norm(text: object) -> str:
@@ -25,6 +29,11 @@ def text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def formula_like(value: Any) -> bool:
+    """Text that a spreadsheet would run as a formula, as written or once its spaces are trimmed."""
+    return isinstance(value, str) and (value.startswith(FORMULA_STARTS) or value.strip().startswith(FORMULA_STARTS))
 
 
 def whole_number(value: Any) -> int | None:

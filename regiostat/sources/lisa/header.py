@@ -102,8 +102,9 @@ def find_header(rows: list[Row]) -> tuple[Header | None, Header | None]:
     return None, best
 
 
-def no_header_error(partial: Header | None, filename: str) -> LisaFileError:
-    """Why no header was found: a duplicated column, a missing one, or nothing that looks like a header."""
+def no_header_error(partial: Header | None, filename: str, first_line: str | None = None) -> LisaFileError:
+    """Why no header was found: a duplicated column, a missing one, or nothing that looks like a header
+    (then the first line is shown, so a wrong delimiter or a missing header row is plain to see)."""
     if partial is not None and partial.duplicated:
         return LisaFileError(filename, "duplicate_column", f"column given twice: {partial.duplicated}",
                              row=partial.row, column=partial.duplicated[0])
@@ -111,8 +112,9 @@ def no_header_error(partial: Header | None, filename: str) -> LisaFileError:
         return LisaFileError(filename, "missing_column", f"header at row {partial.row} lacks "
                              f"{', '.join(partial.missing())}; it has {[n for n in partial.names if n]}",
                              row=partial.row, column=partial.missing()[0])
+    shown = f"; the first line reads {first_line[:80]!r} (fields separated by tab, ';' or ',')" if first_line else ""
     return LisaFileError(filename, "no_header", "no header row with Gemeente, Jaar and Banen totaal "
-                         f"(or Gemeente, Sector and year columns) in the first {HEADER_SEARCH_ROWS} rows")
+                         f"(or Gemeente, Sector and year columns) in the first {HEADER_SEARCH_ROWS} rows{shown}")
 
 
 # -- body: data rows and the footer ----------------------------------------------------------
@@ -123,16 +125,20 @@ def _looks_like_data(cells: list[Any], width: int) -> bool:
 
 
 def split_body(rows: list[Row], header: Header, filename: str, text_lines: list[str] | None
-               ) -> tuple[list[Row], str]:
-    """Data rows run from the header to the first blank row; what follows is the footer."""
+               ) -> tuple[list[Row], str, list[LisaFileError]]:
+    """Data rows run from the header to the first blank row; what follows is the footer. Rows of the
+    wrong shape are set aside as problems (every one of them, so all are reported); rows right under the
+    header that repeat it (a header merged over two rows) belong to the header."""
     width = len(header.names)
     data: list[Row] = []
+    problems: list[LisaFileError] = []
     footer_at: int | None = None
-    for rownum, cells in rows[header.index + 1:]:
+    body = _below_header(rows[header.index + 1:], header, filename)
+    for rownum, cells in body:
         if footer_at is not None:
             if _looks_like_data(cells, width):
-                raise LisaFileError(filename, "row_shape", f"data row after the blank line at row {footer_at}; "
-                                    "blank rows inside the data are not allowed", row=rownum)
+                problems.append(LisaFileError(filename, "row_shape", f"data row after the blank line at row "
+                                              f"{footer_at}; blank rows inside the data are not allowed", row=rownum))
             continue
         if all(blank(c) for c in cells):
             if data:
@@ -140,12 +146,30 @@ def split_body(rows: list[Row], header: Header, filename: str, text_lines: list[
             continue
         extra = cells[width:]
         if len(cells) < width or any(not blank(c) for c in extra):
-            raise LisaFileError(filename, "row_shape", f"{len(cells)} fields where the header at row "
-                                f"{header.row} has {width} (wrong delimiter or quoting?)", row=rownum)
+            problems.append(LisaFileError(filename, "row_shape", f"{len(cells)} fields where the header at row "
+                                          f"{header.row} has {width} (wrong delimiter or quoting?)", row=rownum))
+            continue
         data.append((rownum, cells[:width]))
-    if not data:
+    if not data and not problems:
         raise LisaFileError(filename, "no_data", "no data rows under the header", row=header.row)
-    return data, _footer(rows, footer_at, text_lines)
+    return data, _footer(rows, footer_at, text_lines), problems
+
+
+def _below_header(rows: list[Row], header: Header, filename: str) -> list[Row]:
+    """Skip rows that repeat the header word for word (cells merged down from it); a row that repeats only
+    some of it is a header over two rows that did not read as one, and is refused saying so."""
+    labels = [norm(n) for n in header.names]
+    for i, (rownum, cells) in enumerate(rows):
+        repeats = [header.names[c] for c, v in enumerate(cells[:len(labels)])
+                   if not blank(v) and whole_number(v) is None and labels[c] and norm(v) == labels[c]]
+        if not repeats:
+            return rows[i:]
+        if len(repeats) < sum(not blank(v) for v in cells):
+            raise LisaFileError(filename, "merged_header", f"row {rownum} repeats {repeats} from the header row "
+                                f"{header.row} above it, with other text beside it: a header over two rows whose "
+                                "merged cells do not read as one header; make the header one row (e.g. "
+                                "'Banen totaal', 'Banen fulltime')", row=rownum, column=repeats[0])
+    return []
 
 
 def _footer(rows: list[Row], footer_at: int | None, text_lines: list[str] | None) -> str:

@@ -18,7 +18,7 @@ import polars as pl
 
 from regiostat.landing.zone import LandingZone
 from regiostat.regions.boundaries import lifetimes
-from regiostat.sources.lisa.cells import norm
+from regiostat.sources.lisa.cells import formula_like, norm
 from regiostat.sources.lisa.errors import LisaFileError
 from regiostat.sources.protocol import SourceError
 
@@ -65,8 +65,11 @@ def municipality_lookup_from_codes(codes_json_bytes: bytes) -> pl.DataFrame:
 
 
 def municipality_lookup(zone: LandingZone) -> pl.DataFrame:
-    """Names -> GM codes from the newest CBS v4 RegioS code list in the landing zone."""
-    lists = [e for e in zone.entries() if e.source == "cbs_v4" and e.entity == "RegioSCodes"]
+    """Names -> GM codes from the newest CBS v4 RegioS code list in the landing zone, of a complete fetch
+    (an interrupted fetch's list may be what a later page would have contradicted)."""
+    complete = set(zone.complete_fetches())
+    lists = [e for e in zone.entries() if e.source == "cbs_v4" and e.entity == "RegioSCodes"
+             and e.fetch_id in complete]
     if not lists:
         raise SourceError("LISA files name municipalities, and no CBS RegioS code list is in the landing zone to "
                           "look them up: materialize landing/cbs_03759ned first")
@@ -106,6 +109,10 @@ class MunicipalityLookup:
         return LisaFileError(self.filename, rule, detail, row=row, column=column)
 
     def _resolve(self, name: str | None, code: str | None, year: int, row: int, column: str) -> str:
+        for given in (name, code):  # "=Noordenveld" normalises to "noordenveld": refuse it before it can match
+            if formula_like(given):
+                raise self._fail("formula_text", f"{given!r} begins like a spreadsheet formula; it names no "
+                                 "municipality", row, column)
         by_name = self._codes_named(name, year) if name is not None else None
         if code is None:
             assert name is not None and by_name is not None
