@@ -20,6 +20,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import WRITER_POOL, check_result, json_metadata, preview
+from assets.publish import PUBLISHED
 from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.landing.zone import LandingZone
@@ -292,7 +293,7 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
     for group in groups:
         if group.partitions is not None:
             job = dg.define_asset_job(
-                f"{group.source.name}_refresh", selection=dg.AssetSelection.assets(group.landing_key).downstream(),
+                f"{group.source.name}_refresh", selection=_through_publish(group.landing_key),
                 partitions_def=group.partitions,
                 description=f"Refresh one {group.source.title} table (a partition) or all of them (a range), rebuild "
                             "what depends on them, check, then publish.")
@@ -304,11 +305,16 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
             continue
         keys = [g.landing_key for g in groups if g.source is source]
         job = dg.define_asset_job(
-            f"{source.name}_refresh", selection=dg.AssetSelection.assets(*keys).downstream(),
+            f"{source.name}_refresh", selection=_through_publish(*keys),
             description=f"Land new or changed {source.title}, rebuild what depends on them, check, then publish.")
         jobs.append(job)
         sensors.append(inbox_sensor(source, job))
     return dg.Definitions(assets=assets, jobs=jobs, sensors=sensors)
+
+
+def _through_publish(*keys: dg.AssetKey) -> dg.AssetSelection:
+    """``keys``, what depends on them, up to and including the publish (not what reads the published file)."""
+    return dg.AssetSelection.assets(*keys).downstream() & dg.AssetSelection.assets(PUBLISHED).upstream()
 
 
 def raw_keys(paths: ProjectPaths) -> list[dg.AssetKey]:

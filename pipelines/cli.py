@@ -222,14 +222,14 @@ def _report(args: argparse.Namespace) -> int:
     from regiostat.report import write_site
 
     settings = settings_from_env(args.home)
+    out = Path(args.out or settings.site_dir)  # the same folder as the report/profile_site asset by default
     try:
-        summary = write_site(settings.publish_path, Path(args.out), regions=args.region, paths=settings.paths)
+        summary = write_site(settings.publish_path, out, regions=args.region, paths=settings.paths)
     except (FileNotFoundError, ValueError) as exc:  # no warehouse, an unknown region, a folder that is not a site
         print(f"report: {exc}", file=sys.stderr)
         return 2
     print(summary.text())
-    print(f"open {Path(args.out) / 'index.html'} in a browser, or serve the folder: "
-          f"python -m http.server -d {args.out}")
+    print(f"open {out / 'index.html'} in a browser, or serve the folder: python -m http.server -d {out}")
     return 0
 
 
@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="write the static regional profile site from the published warehouse")
     report.add_argument("--region", action="append", metavar="CODE",
                         help="only this region (repeatable; default: every region in marts.regional_profile)")
-    report.add_argument("--out", default="site", help="folder to write the site to (default: ./site)")
+    report.add_argument("--out", help="folder to write the site to (default: REGIOSTAT_SITE_DIR, else site/ beside "
+                                      "the published file's warehouse/ folder: ./site)")
     report.set_defaults(func=_report)
     args = parser.parse_args(argv)
     logging.getLogger("dagster").setLevel(logging.WARNING)

@@ -38,6 +38,7 @@ class RegiostatSettings(dg.ConfigurableResource):
     quarantine_dir: str = str(Path("var") / "quarantine")
     build_db: str = str(Path("var") / "build" / "regional_build.duckdb")
     publish_path: str = str(Path("warehouse") / "regional.duckdb")
+    site_dir: str = "site"  # the regional profile site (assets/report.py, `regiostat report`)
     keep_versions: int = 5
     cbs_v4_base: str = "https://datasets.cbs.nl/odata/v1/CBS"
     cbs_v3_api_base: str = "https://opendata.cbs.nl/ODataApi/odata"
@@ -124,6 +125,7 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
         quarantine_dir=str(base / "quarantine"),
         build_db=str(base / "build" / "regional_build.duckdb"),
         publish_path=publish,
+        site_dir=env.get("REGIOSTAT_SITE_DIR") or str(Path(publish).parent.parent / "site"),  # beside warehouse/
         cbs_v4_base=env.get("REGIOSTAT_CBS_V4_BASE", RegiostatSettings.model_fields["cbs_v4_base"].default),
         cbs_v3_api_base=env.get("REGIOSTAT_CBS_V3_API_BASE",
                                 RegiostatSettings.model_fields["cbs_v3_api_base"].default),
