@@ -10,9 +10,12 @@ build database sits in the ``duckdb_writer`` pool, so a deployment with pool lim
 Other sources get one landing and one raw asset per feed, as before.
 """
 
+import dataclasses
 import hashlib
 import json
+import queue
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +31,7 @@ from regiostat.model import state
 from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
 from regiostat.sources import raw, registry
-from regiostat.sources.concurrent import land_feeds
+from regiostat.sources.concurrent import LandingOutcome, land_feeds
 from regiostat.sources.protocol import Feed, Source, SourceError, complete_fetches
 from schemas import schema_for
 from schemas.validation import ValidationResult, validate_table
@@ -99,7 +102,7 @@ def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefin
               metadata=group.details)
     def _landing(context: dg.AssetExecutionContext, settings: RegiostatSettings) -> dg.MaterializeResult:
         feeds = group.chosen(context)
-        outcome = land_feeds(source, feeds, settings.landing_context(), concurrency=settings.fetch_concurrency)
+        outcome = _land_watched(context, source, feeds, settings)
         for warning in outcome.warnings:
             context.log.warning(warning)
         for feed in feeds:  # what the source says about each feed now: the UI shows when each table last changed
@@ -115,6 +118,22 @@ def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefin
         return dg.MaterializeResult(metadata=json_metadata(_landing_summary(outcome.reports)))
 
     return _landing
+
+
+def _land_watched(context: dg.AssetExecutionContext, source: Source, feeds: list[Feed],
+                  settings: RegiostatSettings) -> LandingOutcome:
+    """land_feeds in a helper thread, while this step's own thread logs the progress the fetch threads report (a
+    page landed, a table fetched): the run shows it as it happens, and Dagster's log is only written from here."""
+    messages: queue.SimpleQueue[str] = queue.SimpleQueue()
+    ctx = dataclasses.replace(settings.landing_context(), progress=messages.put)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="landing") as runner:
+        landing = runner.submit(land_feeds, source, feeds, ctx, concurrency=settings.fetch_concurrency)
+        while not (landing.done() and messages.empty()):
+            try:
+                context.log.info(messages.get(timeout=0.2))
+            except queue.Empty:
+                pass
+        return landing.result()
 
 
 def _observed(table_state: dict[str, object]) -> dict[str, object]:
@@ -161,7 +180,8 @@ def _raw_asset(group: FeedGroup, raw_tables: list[str]) -> dg.AssetsDefinition:
             if validation.passed:  # rows unchanged since they passed are not checked again
                 state.record(con, state.RAW_CHECKED, {t: load.fingerprints[t] for t in load.to_check})
             head = raw.preview(con, sorted(load.written))
-        context.log.info(f"{group.name}: {load.counts}; unchanged: {len(load.unchanged)} feed(s)")
+        rows = ", ".join(f"{n:,} {table.split('.')[1]}" for table, n in load.counts.items() if n) or "no rows"
+        context.log.info(f"{group.name}: {rows} read; {len(load.unchanged)} feed(s) unchanged")
         return dg.MaterializeResult(
             metadata={**{f"rows_{t.split('.')[1]}": n for t, n in load.counts.items()}, "fetches": load.fetches,
                       "feeds_read": len(load.written), "feeds_unchanged": len(load.unchanged),

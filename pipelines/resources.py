@@ -108,10 +108,15 @@ class BuildDatabase(DuckDBResource):
             yield self
 
 
+def home_dir(home: Path | str | None = None) -> Path:
+    """The working folder: ``home`` (tests pass a temp dir), else REGIOSTAT_HOME, else ./var."""
+    return Path(home or os.environ.get("REGIOSTAT_HOME") or "var").absolute()
+
+
 def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
     """Settings for a home folder (tests pass a temp dir); environment variables override."""
     env = os.environ
-    base = Path(home or env.get("REGIOSTAT_HOME") or "var").absolute()
+    base = home_dir(home)
     publish = env.get("REGIOSTAT_PUBLISH_PATH") or str((Path(home) if home else Path.cwd()) / "warehouse" /
                                                        "regional.duckdb")
     mode = env.get("REGIOSTAT_MODE", "bundled")

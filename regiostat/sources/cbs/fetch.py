@@ -21,6 +21,7 @@ V3_API = "cbs_v3_api"
 V3_FEED = "cbs_v3_feed"
 _V3_NOT_METADATA = {"TableInfos", "TypedDataSet", "UntypedDataSet"}
 _DATA_ENTITIES = {"Observations", "TypedDataSet"}
+OnPage = Callable[[int, int], None]  # (data page landed, rows landed so far): progress for a person watching
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class FetchResult:
 
 
 def fetch_v4_table(client: CbsClient, landing: LandingZone, table_id: str, *,
-                   filter: str | None = None) -> FetchResult:
+                   filter: str | None = None, on_page: OnPage | None = None) -> FetchResult:
     """Properties, Dimensions, MeasureCodes, every <Dim>Codes, then all Observations pages."""
     props = client.v4.properties(table_id)  # always fresh: it decides whether an open fetch may go on
     first_url = client.v4.observations_url(table_id, filter)
@@ -49,11 +50,11 @@ def fetch_v4_table(client: CbsClient, landing: LandingZone, table_id: str, *,
             run.single(f"{dim['Identifier']}Codes", V4, partial(client.v4.codes, table_id, dim["Identifier"]))
     link = run.continue_from("Observations", first_url)
     pages = client.v4.observations(table_id, resume_from=link) if link else ()
-    return run.land_data("Observations", V4, pages, origin=first_url)
+    return run.land_data("Observations", V4, pages, origin=first_url, on_page=on_page)
 
 
 def fetch_v3_table(client: CbsClient, landing: LandingZone, table_id: str, *,
-                   filter: str | None = None) -> FetchResult:
+                   filter: str | None = None, on_page: OnPage | None = None) -> FetchResult:
     """Every entity set the table lists, then TypedDataSet: ODataApi if it fits, else the ODataFeed.
 
     v3 keys arrive padded ('CR08  '); they are landed exactly as received.
@@ -77,13 +78,13 @@ def fetch_v3_table(client: CbsClient, landing: LandingZone, table_id: str, *,
         source, origin = landed[0].source, landed[0].origin
         link = run.continue_from("TypedDataSet", origin)
         pages: Iterable[Page] = client.v3.feed_typed_dataset(table_id, resume_from=link) if link else ()
-        return run.land_data("TypedDataSet", source, pages, origin=origin)
+        return run.land_data("TypedDataSet", source, pages, origin=origin, on_page=on_page)
     try:
         page = client.v3.typed_dataset(table_id, filter=filter)
     except TooManyRecordsError:
         return run.land_data("TypedDataSet", V3_FEED, client.v3.feed_typed_dataset(table_id, filter=filter),
-                             origin=feed_url)
-    return run.land_data("TypedDataSet", V3_API, [page], origin=api_url)
+                             origin=feed_url, on_page=on_page)
+    return run.land_data("TypedDataSet", V3_API, [page], origin=api_url, on_page=on_page)
 
 
 class _Run:
@@ -133,13 +134,16 @@ class _Run:
             return first_url
         return next_link(json.loads(self.landing.read_bytes(landed[-1])))
 
-    def land_data(self, entity: str, source: str, pages: Iterable[Page], *, origin: str) -> FetchResult:
+    def land_data(self, entity: str, source: str, pages: Iterable[Page], *, origin: str,
+                  on_page: OnPage | None = None) -> FetchResult:
         landed = self.landed_pages(entity)
         page_no, rows, requested = len(landed), sum(e.rows or 0 for e in landed), 0
         for page in pages:
             page_no, requested = page_no + 1, requested + 1
             self._write(page, source=source, entity=entity, page_no=page_no)
             rows += page.row_count or 0
+            if on_page is not None:
+                on_page(page_no, rows)
         self.landing.mark_complete(self.table_id, self.fetch_id, source=source, origin=origin, rows=rows,
                                    **self.stamp)
         return FetchResult(table_id=self.table_id.upper(), fetch_id=self.fetch_id, source=source, pages=page_no,
