@@ -252,17 +252,32 @@ def _inbox_state(source: Source, settings: RegiostatSettings) -> dict[str, list[
     return {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in files}
 
 
+def first_build_missing(settings: RegiostatSettings) -> str | None:
+    """What a one-source refresh waits for: it rebuilds staging and every later layer from the raw rows of every
+    source, so the other sources' raw rows (and the CBS RegioS list a LISA file is read with) must have been
+    built once. Only a publish records a complete build; None once there was one."""
+    if settings.published_inputs_path.exists() and Path(settings.build_db).exists():
+        return None
+    return (f"the first full build: no publish is recorded in {settings.published_inputs_path}. Run the job "
+            f"full_refresh (or `uv run regiostat build`); the files waiting in the inbox land then")
+
+
 def inbox_sensor(source: Source, job) -> dg.SensorDefinition:
     @dg.sensor(name=f"{source.name}_inbox", job=job, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"Starts {job.name} when a file appears in, or changes in, the {source.title} inbox.")
+               description=f"Starts {job.name} when a file appears in, or changes in, the {source.title} inbox, "
+                           "once a first full build has been published (before that the run would fail).")
     def _sensor(context: dg.SensorEvaluationContext, settings: RegiostatSettings):
         seen = json.loads(context.cursor) if context.cursor else {}
         now = _inbox_state(source, settings)
         changed = sorted(p for p, state in now.items() if seen.get(p) != state)
-        context.update_cursor(json.dumps(now))
         if not changed:
+            context.update_cursor(json.dumps(now))
             return dg.SkipReason(f"no new or changed files in {settings.landing_context().inbox(source.name)}")
+        waiting = first_build_missing(settings)
+        if waiting:  # the cursor stays: the files are asked for once the build is there
+            return dg.SkipReason(f"{len(changed)} new or changed file(s) wait for {waiting}")
+        context.update_cursor(json.dumps(now))
         key = hashlib.sha256(json.dumps({p: now[p] for p in changed}).encode()).hexdigest()[:16]
         return dg.RunRequest(run_key=key, tags={f"regiostat/{source.name}_files":
                                                 ", ".join(Path(p).name for p in changed)[:200]})
