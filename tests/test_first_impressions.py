@@ -118,3 +118,26 @@ def test_the_publish_runs_by_itself_only_when_every_upstream_blocking_check_pass
             asset_key=check.asset_key, check_name=check.name, passed=not (broken and n == 0)))
     second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
     assert second.get_num_requested(published) == (0 if broken else 1)
+
+
+def test_a_build_skips_fsync_only_on_its_own_instance_files_and_only_while_it_runs(tmp_path):
+    """Dagster's SQLite storage waits for the disk on every event (pipelines/instance.py); a build's own instance
+    does not, and nothing else opened meanwhile is touched."""
+    from sqlalchemy import create_engine, text
+
+    from pipelines.instance import cli_instance
+
+    def synchronous(path) -> int:
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as con:
+                return con.execute(text("PRAGMA synchronous")).scalar()
+        finally:
+            engine.dispose()
+
+    home = tmp_path / "home"
+    with cli_instance(home) as instance:
+        assert instance.get_runs() == []
+        assert synchronous(home / "dagster" / "probe.db") == 0  # OFF
+        assert synchronous(tmp_path / "elsewhere.db") == 2  # FULL, SQLite's default
+    assert synchronous(home / "dagster" / "probe.db") == 2
