@@ -4,7 +4,7 @@ conflicts, a decision per quantity with its reason, and a verdict per published 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.checks import preview, split_checks, table_checks
+from assets.checks import WRITER_POOL, preview, split_checks, table_checks
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.paths import ProjectPaths
@@ -16,7 +16,7 @@ RECONCILIATION = dg.AssetKey(["reconcile", "reconciliation"])
 @dg.asset(key=RECONCILIATION, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["core", "dim_region"]),
                                     dg.AssetKey(["core", "dim_period"]), dg.AssetKey(["core", "custom_region"]),
                                     dg.AssetKey(["core", "region_parent"])],
-          group_name="reconcile", kinds={"duckdb", "python"},
+          group_name="reconcile", kinds={"duckdb", "python"}, pool=WRITER_POOL,
           description="Every figure of every source (all vintages) and every published claim in config/claims as a "
                       "claim with its precision interval; the rules of config/rules.toml; the minimal conflicts; a "
                       "figure held per quantity with a sentence saying why; a verdict per published claim beside "
@@ -49,7 +49,7 @@ def reconciliation(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Ma
     })
 
 
-@dg.asset_check(asset=RECONCILIATION, name="no_violation_inside_one_source", blocking=True,
+@dg.asset_check(asset=RECONCILIATION, name="no_violation_inside_one_source", blocking=True, pool=WRITER_POOL,
                 description="ERROR: in the figures the marts show (latest vintages), no source contradicts itself "
                             "beyond rounding (e.g. SBI sections that do not add up to the total).")
 def no_violation_inside_one_source(duckdb: DuckDBResource) -> dg.AssetCheckResult:
@@ -63,7 +63,7 @@ def no_violation_inside_one_source(duckdb: DuckDBResource) -> dg.AssetCheckResul
         "failure_cases": dg.MetadataValue.json(bad.head(25).to_dicts() + sums.head(25).to_dicts())})
 
 
-@dg.asset_check(asset=RECONCILIATION, name="conflicts_between_figures",
+@dg.asset_check(asset=RECONCILIATION, name="conflicts_between_figures", pool=WRITER_POOL,
                 description="WARN: figures that cannot all be true (revisions, definitions, published claims that "
                             "the data or each other contradict); see reconcile.conflicts and reconcile.decisions.")
 def conflicts_between_figures(duckdb: DuckDBResource) -> dg.AssetCheckResult:

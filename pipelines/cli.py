@@ -254,6 +254,32 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+@_one_line_errors
+def _contract(args: argparse.Namespace) -> int:
+    """Write warehouse/CONTRACT.md from the published warehouse, or (--check) say how it differs."""
+    from pipelines.resources import settings_from_env
+    from regiostat.publish import contract
+    from regiostat.warehouse import SCHEMA_VERSION
+
+    settings = settings_from_env(args.home)
+    out = Path(args.out) if args.out else settings.paths.contract_md
+    current, problems = contract.of_published(settings.publish_path, settings.paths)
+    if args.check:
+        committed = out.read_text(encoding="utf-8") if out.is_file() else None
+        found = contract.check(current, problems, committed, SCHEMA_VERSION)
+        print("\n".join(found) if found else f"{out} is current (schema version {current.schema_version})",
+              file=sys.stderr if found else sys.stdout)
+        return 1 if found else 0
+    if problems:  # a contract with holes is none: the docs come first
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{out} not written: {len(problems)} problem(s) above", file=sys.stderr)
+        return 1
+    out.write_text(contract.render(current), encoding="utf-8")
+    stable = sum(t.stable for t in current.tables)
+    print(f"wrote {out}: {len(current.tables)} tables ({stable} stable), schema version {current.schema_version}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="regiostat", description=__doc__)
     parser.add_argument("--home", help="working folder for landing zone and build db (default: ./var)")
@@ -301,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--out", help="folder to write the site to (default: REGIOSTAT_SITE_DIR, else site/ beside "
                                       "the published file's warehouse/ folder: ./site)")
     report.set_defaults(func=_report)
+    contract = sub.add_parser("contract", help="write warehouse/CONTRACT.md (stable tables and columns, types, "
+                              "units, meaning) from the published warehouse")
+    contract.add_argument("--check", action="store_true",
+                          help="write nothing; exit 1 naming what differs (missing comments, drift, a stale file)")
+    contract.add_argument("--out", metavar="FILE", help="the contract file (default: warehouse/CONTRACT.md)")
+    contract.set_defaults(func=_contract)
     args = parser.parse_args(argv)
     logging.getLogger("dagster").setLevel(logging.WARNING)
     # when nothing changed, staging materializes nothing and every later step (checks included) is skipped; Dagster

@@ -72,7 +72,8 @@ class RegiostatSettings(dg.ConfigurableResource):
     def config_fingerprint(self) -> str:
         """Of the shipped configuration every build reads (config/, the SQL, the documents claims are checked in)."""
         paths = self.paths
-        return state.files_fingerprint([paths.config_dir, paths.sql_dir, paths.documents_dir])
+        return state.files_fingerprint([paths.config_dir, paths.sql_dir, paths.documents_dir],
+                                       exclude=[paths.contract_md])  # an output of `regiostat contract`
 
     def landing_context(self, log: Callable[[str], None] = print) -> LandingContext:
         """What a source's landing step is given (regiostat.sources.protocol)."""

@@ -108,3 +108,26 @@ def test_a_processed_json_that_drifts_is_refused_naming_file_and_rule(tmp_path, 
     with pytest.raises(SourceError) as err:
         _capture(zone, "j")
     assert page.path in str(err.value) and rule in str(err.value)
+
+
+def test_a_live_v3_answer_of_a_table_bundled_as_csv_gets_the_declared_measure_ids(tmp_path):
+    """70072NED is bundled as StatLine CSV exports but fetched live from the v3 API, whose keys carry another
+    _<n> suffix; both must give the ids config/indicators.toml names. (Response shape generated here, synthetic.)"""
+    zone = LandingZone(tmp_path)
+    common = dict(source="cbs_v3_api", table_id="70072NED", fetch_id="live", media_type="application/json",
+                  origin="u")
+    props = [{"Key": "RegioS", "Type": "GeoDimension"}, {"Key": "Perioden", "Type": "TimeDimension"},
+             {"Key": "TotaleBevolking_1", "Type": "Topic", "Datatype": "Long", "Unit": "aantal"},
+             {"Key": "ALandbouwBosbouwEnVisserij_112", "Type": "Topic", "Datatype": "Long", "Unit": "x 1 000"},
+             {"Key": "ALandbouwBosbouwEnVisserij_117", "Type": "Topic", "Datatype": "Double", "Unit": "%"}]
+    zone.write(json.dumps({"value": props}).encode(), entity="DataProperties", **common)
+    row = {"ID": 0, "RegioS": "GM0114  ", "Perioden": "2019JJ00", "TotaleBevolking_1": 1,
+           "ALandbouwBosbouwEnVisserij_112": 2, "ALandbouwBosbouwEnVisserij_117": 3.0}
+    zone.write(json.dumps({"value": [row]}).encode(), entity="TypedDataSet", **common)
+    zone.mark_complete("70072NED", "live", source="cbs_v3_api", origin="u", rows=1)
+    m = _capture(zone, "live").measures
+    assert dict(zip(m["measure_code"], m["measure_id"], strict=True)) == {
+        "TotaleBevolking_1": "TotaleBevolking",
+        "ALandbouwBosbouwEnVisserij_112": "ALandbouwBosbouwEnVisserij",
+        "ALandbouwBosbouwEnVisserij_117": "ALandbouwBosbouwEnVisserij_117",  # the % column keeps its own key
+    }

@@ -46,6 +46,9 @@ def test_wheel_installed_outside_the_checkout_builds_the_bundled_warehouse(tmp_p
     try:
         value = con.execute("SELECT employee_jobs FROM marts.jobs_by_sector_region_year WHERE region_code = 'CR08' "
                             "AND year = 2020 AND sector_code = 'T001081'").fetchall()
+        bare = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name IN ('marts', 'core', 'reconcile') "
+                           "AND comment IS NULL").fetchall()  # the docs TOMLs ship too
     finally:
         con.close()
     assert value == [(62200.0,)]
+    assert bare == [(0,)]

@@ -56,12 +56,16 @@ def changed(current: Mapping[str, str], before: Mapping[str, str]) -> tuple[list
             sorted(t for t in before if t not in current))
 
 
-def files_fingerprint(folders: Iterable[Path], patterns: Iterable[str] = ("*.toml", "*.sql", "*.txt", "*.md")) -> str:
+def files_fingerprint(folders: Iterable[Path], patterns: Iterable[str] = ("*.toml", "*.sql", "*.txt", "*.md"),
+                      exclude: Iterable[Path] = ()) -> str:
     """Of the shipped configuration a build reads (config, SQL, documents): a changed indicator, rule, mart or claim
-    makes the next refresh rebuild what is downstream of staging, even when no data changed."""
+    makes the next refresh rebuild what is downstream of staging, even when no data changed. ``exclude``: files
+    there that a build writes or that describe its output (warehouse/CONTRACT.md), never inputs."""
     digest = hashlib.sha256()
+    skip = {Path(p) for p in exclude}
     for folder in folders:
-        files = sorted({p for pattern in patterns for p in Path(folder).rglob(pattern) if p.is_file()})
+        files = sorted({p for pattern in patterns for p in Path(folder).rglob(pattern)
+                        if p.is_file() and p not in skip})
         for path in files:
             digest.update(f"{path.relative_to(folder)}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())

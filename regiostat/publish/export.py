@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from regiostat.publish import storage
+from regiostat.publish.folders import swap_folder
 from regiostat.publish.reader import connect
 from regiostat.warehouse import quote_ident
 
@@ -82,7 +83,7 @@ def export_warehouse(publish_path: Path | str | None, out_dir: Path | str, *, fm
                     "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "tables": [asdict(t) for t in tables]}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-        _swap(staging, out)
+        swap_folder(staging, out)
     finally:
         con.close()
         shutil.rmtree(staging, ignore_errors=True)
@@ -126,12 +127,3 @@ def _check_replaceable(out: Path) -> None:
         ours = False
     if not ours:
         raise ValueError(f"{out} exists and is not an export regiostat wrote: choose an empty or new folder")
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Put the new export in place: the old one aside, the new one in, then delete the old."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

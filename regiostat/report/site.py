@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from regiostat.paths import ProjectPaths
+from regiostat.publish.folders import swap_folder
 from regiostat.report.context import SiteContext
 from regiostat.report.figures import source_lines, split_tables
 from regiostat.report.geo import BoundaryFile, load_boundaries, write_geo_script
@@ -60,7 +61,7 @@ def write_site(published_path: Path | str, out_dir: Path | str, regions: Iterabl
     shutil.rmtree(staging, ignore_errors=True)
     try:
         _write(ctx, codes, staging)
-        _swap(staging, out)
+        swap_folder(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -119,12 +120,3 @@ def _copy_static(target: Path) -> None:
 def _check_replaceable(out: Path) -> None:
     if out.exists() and not (out / MARKER).exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} exists and is not a site regiostat wrote: choose an empty or new folder")
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Put the new site in place: rename the old one aside, the new one in, then delete the old."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -16,6 +16,3 @@ WHERE ((f.table_id IN ('81578NED', '81575NED') AND f.measure_id = 'Vestigingen')
 QUALIFY row_number() OVER (PARTITION BY f.region_code, p.year
                            ORDER BY CASE f.table_id WHEN '81578NED' THEN 0 WHEN '81575NED' THEN 1 ELSE 2 END) = 1
 ORDER BY region_code, year;
-
-COMMENT ON TABLE marts.establishments_by_region_year IS 'Business establishments (all sectors) per region and year';
-COMMENT ON COLUMN marts.establishments_by_region_year.source_table IS '81578NED for COROP, 81575NED for municipalities in 2026, 70072NED otherwise';

@@ -17,18 +17,3 @@ WHERE f.measure_id = 'BanenVanWerknemersInDecember_1'
   AND (f.table_id <> '83583NED' OR f.dimension_key LIKE 'Bedrijfsgrootte=T001098;%')
   AND p.period_type = 'jaar'
 ORDER BY f.region_code, p.year, f.sector_code;
-
-COMMENT ON TABLE marts.jobs_by_sector_region_year IS
-    'Employee jobs in December (CBS 83582NED regional, 83583NED national) by SBI sector, region and year';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.region_level IS 'land, provincie, corop or gemeente';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.sector_code IS 'CBS SBI 2008 key, e.g. T001081 = A-U all';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.sbi_section IS 'SBI 2008 section letter(s), e.g. C or B-F';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.employee_jobs IS
-    'Jobs multiplied out: published x 1 000, so exact to the published precision of 100';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.employee_jobs_published IS 'The figure as CBS published it';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.unit_published IS 'Unit of the published figure (x 1 000)';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.value_attribute IS
-    'None when a value is present; NotAvailable, Confidential or Impossible when CBS gives none';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.period_status IS
-    'definitief / voorlopig / nader voorlopig; onbekend when the capture carried no period list';
-COMMENT ON COLUMN marts.jobs_by_sector_region_year.source_table IS 'CBS table the row comes from';

@@ -14,6 +14,3 @@ WHERE ((f.table_id = '03759NED' AND f.measure_id = 'M000352')
 QUALIFY row_number() OVER (PARTITION BY f.region_code, p.year
                            ORDER BY CASE f.table_id WHEN '03759NED' THEN 0 ELSE 1 END) = 1
 ORDER BY region_code, year;
-
-COMMENT ON TABLE marts.population_by_region_year IS 'Population on 1 January per region and year (persons)';
-COMMENT ON COLUMN marts.population_by_region_year.source_table IS '03759NED where it has the year, else 70072NED';

@@ -47,36 +47,3 @@ SELECT
     nl.bijstand_per_1000 AS nl_bijstand_per_1000, nl.ao_per_1000 AS nl_ao_per_1000, nl.ww_per_1000 AS nl_ww_per_1000
 FROM wide w
 LEFT JOIN wide nl ON nl.region_code = 'NL01' AND nl.year = w.year;
-
-COMMENT ON VIEW marts.regional_profile_wide IS
-    'One row per region (CBS code or custom region id) and year: jobs, industry jobs, shares, establishments, average size, changes and the national value beside them';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_employee_jobs IS 'CBS employee jobs in December, all sectors (83582NED/83583NED, summed for aggregates)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_employee_jobs_change_prev_year IS 'cbs_employee_jobs minus the previous available year';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_employee_jobs_change_base_year IS 'cbs_employee_jobs minus the first year with a value (the base year)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_jobs_bf IS 'CBS employee jobs in SBI B-F (industry and energy, incl. construction)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_manufacturing_jobs_c IS 'CBS employee jobs in SBI C (manufacturing) only';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_share_bf_pct IS 'cbs_industry_jobs_bf / cbs_employee_jobs x 100 (ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_manufacturing_share_c_pct IS 'cbs_manufacturing_jobs_c / cbs_employee_jobs x 100 (ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_jobs_kerncijfers IS 'Total jobs per CBS regional key figures (70072NED)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_kerncijfers_industry_share_bf_pct IS 'B-F jobs / total jobs x 100 from 70072NED (ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_industry_share_be_pct IS 'CBS employee jobs in SBI B-E (industry excl. construction) / cbs_employee_jobs x 100 (ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.bijstand_per_1000 IS 'Persons with a bijstand benefit per 1 000 inhabitants (84799NED, ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.ao_per_1000 IS 'Persons with a disability benefit (WAO, WIA, WAZ, Wajong) per 1 000 inhabitants (84799NED, ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.ww_per_1000 IS 'Persons with a WW benefit per 1 000 inhabitants (84799NED, ratio of sums)';
-COMMENT ON COLUMN marts.regional_profile_wide.commuting_out_in_ratio IS 'Out-commuters / in-commuters, flows between members not counted (85481NED, live mode)';
-COMMENT ON COLUMN marts.regional_profile_wide.lisa_jobs IS 'LISA jobs on 1 April (full-time + part-time + temps, incl. self-employed); never merged with CBS jobs';
-COMMENT ON COLUMN marts.regional_profile_wide.lisa_jobs_change_prev_year IS 'lisa_jobs minus the previous available year';
-COMMENT ON COLUMN marts.regional_profile_wide.lisa_manufacturing_jobs_c IS 'LISA jobs in SBI C, where the export gives sectors';
-COMMENT ON COLUMN marts.regional_profile_wide.cbs_establishments IS 'CBS business establishments, all sectors (81578NED, 70072NED)';
-COMMENT ON COLUMN marts.regional_profile_wide.lisa_establishments IS 'LISA establishments on 1 April';
-COMMENT ON COLUMN marts.regional_profile_wide.lisa_average_establishment_size IS 'lisa_jobs / lisa_establishments, both from the same LISA file';
-COMMENT ON COLUMN marts.regional_profile_wide.population IS 'Population on 1 January (03759NED, else 70072NED)';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_employee_jobs IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_industry_share_bf_pct IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_cbs_manufacturing_share_c_pct IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_lisa_jobs IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_lisa_average_establishment_size IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_population IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_bijstand_per_1000 IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_ao_per_1000 IS 'The same figure for the Netherlands (NL01) in the same year';
-COMMENT ON COLUMN marts.regional_profile_wide.nl_ww_per_1000 IS 'The same figure for the Netherlands (NL01) in the same year';

@@ -16,7 +16,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -151,16 +151,21 @@ def _declared_measures(spec: TableSpec, table_id: str, fetch_id: str, keys: list
     return _frame(rows, MEASURE_COLUMNS)
 
 
-def _declared_columns(spec: TableSpec, columns: list[str]) -> tuple[list[str], list[str]]:
-    """Columns that match a declared measure (by full key, or key without its _<n> suffix)."""
-    keep, seen = [], set()
+def _declared_ids(spec: TableSpec, columns: list[str]) -> dict[str, str]:
+    """Column -> declared measure key, for columns that match one (by full key, or key without its _<n> suffix:
+    the suffix differs between table versions and between the StatLine export and the live API)."""
+    ids: dict[str, str] = {}
     for col in columns:
-        base = _SUFFIX.sub("", col)
-        m = spec.declared_measures.get(col) or spec.declared_measures.get(base)
-        if m is None or (m.column_position == "first" and m.key in seen):
+        m = spec.declared_measures.get(col) or spec.declared_measures.get(_SUFFIX.sub("", col))
+        if m is None or (m.column_position == "first" and m.key in ids.values()):
             continue
-        seen.add(m.key)
-        keep.append(col)
+        ids[col] = m.key
+    return ids
+
+
+def _declared_columns(spec: TableSpec, columns: list[str]) -> tuple[list[str], list[str]]:
+    """Columns that match a declared measure, and the rest."""
+    keep = list(_declared_ids(spec, columns))
     return keep, [c for c in columns if c not in keep]
 
 
@@ -245,6 +250,10 @@ def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
     columns = _page_columns(landing, pages[0])
     layout = (_v3_properties(landing, ents["DataProperties"], columns, table_id, fetch_id) if "DataProperties" in ents
               else _v3_declared(spec, columns, table_id, fetch_id))
+    if spec.declared_measures and "DataProperties" in ents:  # a live answer of a table bundled as a CSV export
+        ids = _declared_ids(spec, layout.topics)
+        layout = replace(layout, measures=layout.measures.with_columns(pl.col("measure_code").replace(ids)
+                                                                       .alias("measure_id")))
     region = next((d for d, k in layout.dims.items() if k in GEO_KINDS), None)
     period = next((d for d, k in layout.dims.items() if k == "TimeDimension"), None)
     fixed_period = None
