@@ -348,8 +348,13 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
 
 
 def _through_publish(*keys: dg.AssetKey) -> dg.AssetSelection:
-    """``keys``, what depends on them, up to and including the publish (not what reads the published file)."""
-    return dg.AssetSelection.assets(*keys).downstream() & dg.AssetSelection.assets(PUBLISHED).upstream()
+    """``keys`` and what depends on them, the publish included, but not what reads the published file."""
+    return dg.AssetSelection.assets(*keys).downstream() - after_publish()
+
+
+def after_publish() -> dg.AssetSelection:
+    """What reads the published file (the profile site): not part of a refresh."""
+    return dg.AssetSelection.assets(PUBLISHED).downstream(include_self=False)
 
 
 def raw_keys(paths: ProjectPaths) -> list[dg.AssetKey]:

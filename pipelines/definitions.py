@@ -24,7 +24,7 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
     layers = dg.Definitions.merge(*(layer.definitions(paths) for layer in LAYERS))
     published = publish.definitions([key for a in layers.assets for key in a.keys])
     full_refresh = dg.define_asset_job(
-        FULL_REFRESH, selection=dg.AssetSelection.assets(publish.PUBLISHED).upstream(),
+        FULL_REFRESH, selection=dg.AssetSelection.all() - sources.after_publish(),
         description="Land every source, rebuild raw, staging, core and marts, reconcile, check, then publish.",
     )
     every_table = sources.partition_range_tags(paths)
