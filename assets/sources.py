@@ -10,9 +10,12 @@ build database sits in the ``duckdb_writer`` pool, so a deployment with pool lim
 Other sources get one landing and one raw asset per feed, as before.
 """
 
+import dataclasses
 import hashlib
 import json
+import queue
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import WRITER_POOL, check_result, json_metadata, preview
+from assets.publish import PUBLISHED
 from pipelines.resources import RegiostatSettings, rebuild_all
 from regiostat import warehouse
 from regiostat.landing import fetches as fetch_states
@@ -28,7 +32,7 @@ from regiostat.model import state
 from regiostat.model.layout import declared_tables
 from regiostat.paths import ProjectPaths
 from regiostat.sources import raw, registry
-from regiostat.sources.concurrent import land_feeds
+from regiostat.sources.concurrent import LandingOutcome, land_feeds
 from regiostat.sources.fetch_checks import (
     FetchError,
     check_failure_cases,
@@ -107,7 +111,7 @@ def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefin
               metadata=group.details)
     def _landing(context: dg.AssetExecutionContext, settings: RegiostatSettings) -> dg.MaterializeResult:
         feeds = group.chosen(context)
-        outcome = land_feeds(source, feeds, settings.landing_context(), concurrency=settings.fetch_concurrency)
+        outcome = _land_watched(context, source, feeds, settings)
         for warning in outcome.warnings:
             context.log.warning(warning)
         for feed in feeds:  # what the source says about each feed now: the UI shows when each table last changed
@@ -123,6 +127,22 @@ def _landing_asset(group: FeedGroup, needs: list[dg.AssetKey]) -> dg.AssetsDefin
         return dg.MaterializeResult(metadata=json_metadata(_landing_summary(outcome.reports)))
 
     return _landing
+
+
+def _land_watched(context: dg.AssetExecutionContext, source: Source, feeds: list[Feed],
+                  settings: RegiostatSettings) -> LandingOutcome:
+    """land_feeds in a helper thread, while this step's own thread logs the progress the fetch threads report (a
+    page landed, a table fetched): the run shows it as it happens, and Dagster's log is only written from here."""
+    messages: queue.SimpleQueue[str] = queue.SimpleQueue()
+    ctx = dataclasses.replace(settings.landing_context(), progress=messages.put)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="landing") as runner:
+        landing = runner.submit(land_feeds, source, feeds, ctx, concurrency=settings.fetch_concurrency)
+        while not (landing.done() and messages.empty()):
+            try:
+                context.log.info(messages.get(timeout=0.2))
+            except queue.Empty:
+                pass
+        return landing.result()
 
 
 def _observed(table_state: dict[str, object]) -> dict[str, object]:
@@ -175,7 +195,8 @@ def _raw_asset(group: FeedGroup, raw_tables: list[str]) -> dg.AssetsDefinition:
             load = _load_raw(con, source, feeds, zone, raw_tables, force=rebuild_all(context),
                              warn=context.log.warning)
             head = raw.preview(con, sorted(load.written))
-        context.log.info(f"{group.name}: {load.counts}; unchanged: {len(load.unchanged)} feed(s)")
+        rows = ", ".join(f"{n:,} {table.split('.')[1]}" for table, n in load.counts.items() if n) or "no rows"
+        context.log.info(f"{group.name}: {rows} read; {len(load.unchanged)} feed(s) unchanged")
         return dg.MaterializeResult(
             metadata={**{f"rows_{t.split('.')[1]}": n for t, n in load.counts.items()}, "fetches": load.fetches,
                       "feeds_read": len(load.written), "feeds_unchanged": len(load.unchanged),
@@ -308,17 +329,32 @@ def _inbox_state(source: Source, settings: RegiostatSettings) -> dict[str, list[
     return {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in files}
 
 
+def first_build_missing(settings: RegiostatSettings) -> str | None:
+    """What a one-source refresh waits for: it rebuilds staging and every later layer from the raw rows of every
+    source, so the other sources' raw rows (and the CBS RegioS list a LISA file is read with) must have been
+    built once. Only a publish records a complete build; None once there was one."""
+    if settings.published_inputs_path.exists() and Path(settings.build_db).exists():
+        return None
+    return (f"the first full build: no publish is recorded in {settings.published_inputs_path}. Run the job "
+            f"full_refresh (or `uv run regiostat build`); the files waiting in the inbox land then")
+
+
 def inbox_sensor(source: Source, job) -> dg.SensorDefinition:
     @dg.sensor(name=f"{source.name}_inbox", job=job, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"Starts {job.name} when a file appears in, or changes in, the {source.title} inbox.")
+               description=f"Starts {job.name} when a file appears in, or changes in, the {source.title} inbox, "
+                           "once a first full build has been published (before that the run would fail).")
     def _sensor(context: dg.SensorEvaluationContext, settings: RegiostatSettings):
         seen = json.loads(context.cursor) if context.cursor else {}
         now = _inbox_state(source, settings)
         changed = sorted(p for p, state in now.items() if seen.get(p) != state)
-        context.update_cursor(json.dumps(now))
         if not changed:
+            context.update_cursor(json.dumps(now))
             return dg.SkipReason(f"no new or changed files in {settings.landing_context().inbox(source.name)}")
+        waiting = first_build_missing(settings)
+        if waiting:  # the cursor stays: the files are asked for once the build is there
+            return dg.SkipReason(f"{len(changed)} new or changed file(s) wait for {waiting}")
+        context.update_cursor(json.dumps(now))
         key = hashlib.sha256(json.dumps({p: now[p] for p in changed}).encode()).hexdigest()[:16]
         return dg.RunRequest(run_key=key, tags={f"regiostat/{source.name}_files":
                                                 ", ".join(Path(p).name for p in changed)[:200]})
@@ -369,7 +405,7 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
     for group in groups:
         if group.partitions is not None:
             job = dg.define_asset_job(
-                f"{group.source.name}_refresh", selection=dg.AssetSelection.assets(group.landing_key).downstream(),
+                f"{group.source.name}_refresh", selection=_through_publish(group.landing_key),
                 partitions_def=group.partitions,
                 description=f"Refresh one {group.source.title} table (a partition) or all of them (a range), rebuild "
                             "what depends on them, check, then publish.")
@@ -381,11 +417,21 @@ def definitions(paths: ProjectPaths) -> dg.Definitions:
             continue
         keys = [g.landing_key for g in groups if g.source is source]
         job = dg.define_asset_job(
-            f"{source.name}_refresh", selection=dg.AssetSelection.assets(*keys).downstream(),
+            f"{source.name}_refresh", selection=_through_publish(*keys),
             description=f"Land new or changed {source.title}, rebuild what depends on them, check, then publish.")
         jobs.append(job)
         sensors.append(inbox_sensor(source, job))
     return dg.Definitions(assets=assets, jobs=jobs, sensors=sensors)
+
+
+def _through_publish(*keys: dg.AssetKey) -> dg.AssetSelection:
+    """``keys`` and what depends on them, the publish included, but not what reads the published file."""
+    return dg.AssetSelection.assets(*keys).downstream() - after_publish()
+
+
+def after_publish() -> dg.AssetSelection:
+    """What reads the published file (the profile site): not part of a refresh."""
+    return dg.AssetSelection.assets(PUBLISHED).downstream(include_self=False)
 
 
 def raw_keys(paths: ProjectPaths) -> list[dg.AssetKey]:

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,21 +17,32 @@ def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
     from pipelines import timings
+    from pipelines.definitions import make_definitions
+    from pipelines.instance import cli_instance
+    from pipelines.summary import summary_lines
     from regiostat.configkeys import ConfigError
 
     started = time.perf_counter()
-    try:
-        with timings.sampled() as memory:
-            result, settings, instance = _run_build(args)
+    try:  # importing the definitions module builds its default definitions, which read the config too
+        defs = make_definitions(args.home)
     except ConfigError as exc:  # names file, entry and key: a traceback would hide it
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    causes = _print_failures(result)
-    _print_line(_fetches_set_aside(result))
+    settings = defs.resources["settings"]
+    print(f"building {settings.publish_path} from {settings.mode} data; runs are recorded in "
+          f"{_instance_text(args.home)}", flush=True)
+    with cli_instance(args.home) as instance, timings.sampled() as memory:
+        result = _run_build(args, defs, instance)
+        summary = summary_lines(instance, result.run_id, settings)
+        if args.timings:
+            step_timings = timings.step_timings(instance, result.run_id, memory.samples)
     elapsed = time.perf_counter() - started
     if args.timings:
-        timings.write(Path(args.timings), timings.step_timings(instance, result.run_id, memory.samples),
-                      total_s=elapsed, peak_rss_mb=max((mb for _, mb in memory.samples), default=0.0))
+        timings.write(Path(args.timings), step_timings, total_s=elapsed,
+                      peak_rss_mb=max((mb for _, mb in memory.samples), default=0.0))
+    causes = _print_failures(result)
+    _print_line(_fetches_set_aside(result))
+    print("\n".join(["summary:", *(f"  {line}" for line in summary)]))
     if not result.success:
         print(f"run failed after {elapsed:.1f} s; the published warehouse was not changed. "
               f"{_summary_of(causes)}", file=sys.stderr)
@@ -46,30 +58,39 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_build(args: argparse.Namespace) -> tuple[dg.ExecuteInProcessResult, object, dg.DagsterInstance]:
+def _instance_text(home: str | None) -> str:
+    from pipelines.instance import instance_dir
+
+    folder = instance_dir(home)
+    if not os.environ.get("DAGSTER_HOME") and folder == Path("var", "dagster").absolute():
+        return f"{folder} (`uv run dagster dev` here shows them)"  # the checkout's dagster.yaml points there
+    return f"{folder} (`DAGSTER_HOME={folder} uv run dagster dev` shows them)"
+
+
+def _run_build(args: argparse.Namespace, defs: dg.Definitions,
+               instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """One in-process run: every source (default), one CBS table (``--table``), or everything after landing rebuilt
-    from the landing zone without any fetch (``--from-landing``). Importing the definitions module builds its
-    default definitions, which read the config too: a config error surfaces here."""
-    from pipelines.definitions import FULL_REFRESH, every_partition_tags, make_definitions
+    from the landing zone without any fetch (``--from-landing``). Progress is printed from the run's events; Dagster's
+    own console log shows only errors (all of it with ``--debug``)."""
+    from pipelines.definitions import FULL_REFRESH, every_partition_tags
+    from pipelines.progress import Progress
     from pipelines.resources import REBUILD_TAG
 
-    defs = make_definitions(args.home)
-    settings = defs.resources["settings"]
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, Progress(instance, run_id))
+    console = {"loggers": {"console": {"config": {"log_level": "WARNING" if args.debug else "CRITICAL"}}}}
+    common = {"run_config": console, "instance": instance, "raise_on_error": False, "run_id": run_id}
     if args.table:
         job = defs.resolve_job_def("cbs_refresh")
-        return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False,
-                                      partition_key=args.table.upper(),
-                                      tags={REBUILD_TAG: "all"} if args.force else None), settings, instance
+        return job.execute_in_process(partition_key=args.table.upper(),
+                                      tags={REBUILD_TAG: "all"} if args.force else None, **common)
     job = defs.resolve_job_def(FULL_REFRESH)
     tags, selection = every_partition_tags(defs), None
     if args.force or args.from_landing:
         tags[REBUILD_TAG] = "all"
     if args.from_landing:
-        selection = [k for k in defs.resolve_all_asset_keys() if k.path[0] != "landing"]
-    return job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, tags=tags,
-                                  asset_selection=selection), settings, instance
+        selection = [k for k in job.asset_layer.executable_asset_keys if k.path[0] != "landing"]
+    return job.execute_in_process(tags=tags, asset_selection=selection, **common)
 
 
 def _print_failures(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -296,14 +317,14 @@ def _report(args: argparse.Namespace) -> int:
     from regiostat.report import write_site
 
     settings = settings_from_env(args.home)
+    out = Path(args.out or settings.site_dir)  # the same folder as the report/profile_site asset by default
     try:
-        summary = write_site(settings.publish_path, Path(args.out), regions=args.region, paths=settings.paths)
+        summary = write_site(settings.publish_path, out, regions=args.region, paths=settings.paths)
     except (FileNotFoundError, ValueError) as exc:  # no warehouse, an unknown region, a folder that is not a site
         print(f"report: {exc}", file=sys.stderr)
         return 2
     print(summary.text())
-    print(f"open {Path(args.out) / 'index.html'} in a browser, or serve the folder: "
-          f"python -m http.server -d {args.out}")
+    print(f"open {out / 'index.html'} in a browser, or serve the folder: python -m http.server -d {out}")
     return 0
 
 
@@ -386,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="write the static regional profile site from the published warehouse")
     report.add_argument("--region", action="append", metavar="CODE",
                         help="only this region (repeatable; default: every region in marts.regional_profile)")
-    report.add_argument("--out", default="site", help="folder to write the site to (default: ./site)")
+    report.add_argument("--out", help="folder to write the site to (default: REGIOSTAT_SITE_DIR, else site/ beside "
+                                      "the published file's warehouse/ folder: ./site)")
     report.set_defaults(func=_report)
     contract = sub.add_parser("contract", help="write warehouse/CONTRACT.md (stable tables and columns, types, "
                               "units, meaning) from the published warehouse")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import core, marts, publish, reconcile, sources, staging
+from assets import core, marts, publish, reconcile, report, sources, staging
+from pipelines import expectations
 from pipelines.resources import make_resources
 
 FULL_REFRESH = "full_refresh"
@@ -23,7 +24,7 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
     layers = dg.Definitions.merge(*(layer.definitions(paths) for layer in LAYERS))
     published = publish.definitions([key for a in layers.assets for key in a.keys])
     full_refresh = dg.define_asset_job(
-        FULL_REFRESH, selection=dg.AssetSelection.all(),
+        FULL_REFRESH, selection=dg.AssetSelection.all() - sources.after_publish(),
         description="Land every source, rebuild raw, staging, core and marts, reconcile, check, then publish.",
     )
     every_table = sources.partition_range_tags(paths)
@@ -36,7 +37,7 @@ def make_definitions(home: Path | str | None = None) -> dg.Definitions:
         return dg.RunRequest(tags=every_table)
 
     shared = dg.Definitions(jobs=[full_refresh], schedules=[monthly], resources=resources, executor=_executor())
-    return dg.Definitions.merge(layers, published, shared)
+    return expectations.apply(dg.Definitions.merge(layers, published, report.definitions(), shared), paths)
 
 
 def _executor() -> dg.ExecutorDefinition:

@@ -38,6 +38,7 @@ class RegiostatSettings(dg.ConfigurableResource):
     quarantine_dir: str = str(Path("var") / "quarantine")
     build_db: str = str(Path("var") / "build" / "regional_build.duckdb")
     publish_path: str = str(Path("warehouse") / "regional.duckdb")
+    site_dir: str = "site"  # the regional profile site (assets/report.py, `regiostat report`)
     keep_versions: int = 5
     cbs_v4_base: str = "https://datasets.cbs.nl/odata/v1/CBS"
     cbs_v3_api_base: str = "https://opendata.cbs.nl/ODataApi/odata"
@@ -115,10 +116,15 @@ class BuildDatabase(DuckDBResource):
             yield self
 
 
+def home_dir(home: Path | str | None = None) -> Path:
+    """The working folder: ``home`` (tests pass a temp dir), else REGIOSTAT_HOME, else ./var."""
+    return Path(home or os.environ.get("REGIOSTAT_HOME") or "var").absolute()
+
+
 def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
     """Settings for a home folder (tests pass a temp dir); environment variables override."""
     env = os.environ
-    base = Path(home or env.get("REGIOSTAT_HOME") or "var").absolute()
+    base = home_dir(home)
     publish = env.get("REGIOSTAT_PUBLISH_PATH") or str((Path(home) if home else Path.cwd()) / "warehouse" /
                                                        "regional.duckdb")
     mode = env.get("REGIOSTAT_MODE", "bundled")
@@ -132,6 +138,7 @@ def settings_from_env(home: Path | str | None = None) -> RegiostatSettings:
         quarantine_dir=str(base / "quarantine"),
         build_db=str(base / "build" / "regional_build.duckdb"),
         publish_path=publish,
+        site_dir=env.get("REGIOSTAT_SITE_DIR") or str(Path(publish).parent.parent / "site"),  # beside warehouse/
         cbs_v4_base=env.get("REGIOSTAT_CBS_V4_BASE", RegiostatSettings.model_fields["cbs_v4_base"].default),
         cbs_v3_api_base=env.get("REGIOSTAT_CBS_V3_API_BASE",
                                 RegiostatSettings.model_fields["cbs_v3_api_base"].default),

@@ -9,7 +9,7 @@ from tests.definitions_snapshot import SNAPSHOT, snapshot_text
 def test_definitions_load_with_every_layer():
     graph = defs.resolve_asset_graph()
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"landing", "raw", "staging", "core", "marts", "reconcile", "publish"}
+    assert groups == {"landing", "raw", "staging", "core", "marts", "reconcile", "publish", "report"}
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw/cbs", "staging/observations", "core/fact_observation",
             "marts/jobs_by_sector_region_year", "published/regional_warehouse"} <= keys

@@ -3,10 +3,11 @@ stopped before its publish, or any doubt about what is published, rebuilds; --fo
 
 from __future__ import annotations
 
+import dagster as dg
 import duckdb
 
 from regiostat.model import state
-from tests.conftest import published_state, run_full_refresh
+from tests.conftest import REPO, published_state, run_full_refresh
 
 
 def _steps(result, kind: str) -> set[str]:
@@ -46,8 +47,15 @@ def test_bundled_build_again_is_a_no_op_and_from_landing_rebuilds(published_home
     after = published_state(home)
     assert after.build_id != before.build_id and after.fact_rows == before.fact_rows
     assert main(["--home", str(home), "build", "--force"]) == 0
-    assert "built and published" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "built and published" in out
     assert published_state(home).build_id != after.build_id
+    # a whole bundled build's summary is the one the README shows and explains, line for line
+    summary = out[out.index("summary:\n"):out.index("built and published")]
+    assert summary.count("\n") == 4 and summary in (REPO / "README.md").read_text(encoding="utf-8")
+    # each of the three builds is recorded in the persistent instance under the home
+    with dg.DagsterInstance.local_temp(str(home / "dagster")) as instance:
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS] * 3
 
 
 def test_config_files_are_part_of_what_a_publish_is_made_of(tmp_path):

@@ -77,6 +77,7 @@ class LandingContext:
     inboxes: Mapping[str, Path] = field(default_factory=dict)  # source name -> folder its files are dropped in
     http: HttpSettings = field(default_factory=lambda: HttpSettings({}))
     log: Callable[[str], None] = print  # warnings a person should read
+    progress: Callable[[str], None] | None = None  # for a person watching: a page landed, a table fetched
 
     def inbox(self, source: str) -> Path | None:
         return self.inboxes.get(source)

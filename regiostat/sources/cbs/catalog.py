@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regiostat.configkeys import ConfigError, check_file_keys, check_keys
+from regiostat.lateness import FREQUENCIES
 
 _TABLE_ID = re.compile(r"^[0-9A-Za-z]{5,10}$")
 
 # The keys each table of config/tables.toml may hold; anything else stops the run (regiostat.configkeys).
 KEYS = {
     "file": ("table",),
-    "table": ("id", "title", "api", "enabled", "live_filter", "bundled_only", "declared_measures", "derived_csv",
-              "derived_json"),
+    "table": ("id", "title", "api", "enabled", "frequency", "live_filter", "bundled_only", "declared_measures",
+              "derived_csv", "derived_json"),
     "declared_measure": ("title", "unit", "decimals", "evidence", "column_position"),
     "derived_csv": ("region_column", "year_column", "value_column", "measure", "fixed_dimensions"),
     "derived_json": ("values", "region_prefix", "period", "measure", "fixed_dimensions"),
@@ -67,6 +68,7 @@ class TableSpec:
     derived_json: DerivedJsonLayout | None = None
     bundled_only: str | None = None  # why live mode lands the shipped capture instead of fetching
     enabled: bool = True  # False: listed (indicators may name it) but neither landed nor built
+    frequency: str = "yearly"  # how often CBS adds figures: when a landing counts as late (regiostat.lateness)
 
     @property
     def asset_suffix(self) -> str:
@@ -100,7 +102,11 @@ def _table(path: Path, n: int, raw: dict) -> TableSpec:
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise CatalogError(f"{path}: {where}: 'enabled' must be true or false, got {enabled!r}")
-    return TableSpec(id=table_id.upper(), title=raw.get("title", ""), api=api, enabled=enabled,
+    frequency = raw.get("frequency", "yearly")
+    if frequency not in FREQUENCIES:
+        raise CatalogError(f"{path}: {where}: 'frequency' must be one of {', '.join(map(repr, FREQUENCIES))}, "
+                           f"got {frequency!r}")
+    return TableSpec(id=table_id.upper(), title=raw.get("title", ""), api=api, enabled=enabled, frequency=frequency,
                      live_filter=raw.get("live_filter"),
                      declared_measures=_declared_measures(path, where, raw.get("declared_measures", {})),
                      derived_csv=_layout(path, where, raw, "derived_csv", DerivedCsvLayout),

@@ -29,6 +29,7 @@ V3_API = "cbs_v3_api"
 V3_FEED = "cbs_v3_feed"
 _V3_NOT_METADATA = {"TableInfos", "TypedDataSet", "UntypedDataSet"}
 _DATA_ENTITIES = {"Observations", "TypedDataSet"}
+OnPage = Callable[[int, int], None]  # (data page landed, rows landed so far): progress for a person watching
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class FetchResult:
 
 
 def fetch_v4_table(client: CbsClient, landing: LandingZone, table_id: str, *,
-                   filter: str | None = None) -> FetchResult:
+                   filter: str | None = None, on_page: OnPage | None = None) -> FetchResult:
     """Properties, Dimensions, MeasureCodes, every <Dim>Codes, then all Observations pages."""
     props = client.v4.properties(table_id)  # always fresh: it decides whether an open fetch may go on
     first_url = client.v4.observations_url(table_id, filter)
@@ -58,11 +59,11 @@ def fetch_v4_table(client: CbsClient, landing: LandingZone, table_id: str, *,
     link = run.continue_from("Observations", first_url)
     pages = client.v4.observations(table_id, resume_from=link) if link else ()
     return run.land_data("Observations", V4, pages, origin=first_url, max_pages=client.limits.max_pages,
-                         table_rows=_count(props.data.get("ObservationCount")))
+                         table_rows=_count(props.data.get("ObservationCount")), on_page=on_page)
 
 
 def fetch_v3_table(client: CbsClient, landing: LandingZone, table_id: str, *,
-                   filter: str | None = None) -> FetchResult:
+                   filter: str | None = None, on_page: OnPage | None = None) -> FetchResult:
     """Every entity set the table lists, then TypedDataSet: ODataApi if it fits, else the ODataFeed.
 
     v3 keys arrive padded ('CR08  '); they are landed exactly as received.
@@ -91,15 +92,16 @@ def fetch_v3_table(client: CbsClient, landing: LandingZone, table_id: str, *,
         source, origin = landed[0].source, landed[0].origin
         link = run.continue_from("TypedDataSet", origin)
         pages: Iterable[Page] = client.v3.feed_typed_dataset(table_id, resume_from=link) if link else ()
-        return run.land_data("TypedDataSet", source, pages, origin=origin, **bounds)
+        return run.land_data("TypedDataSet", source, pages, origin=origin, on_page=on_page, **bounds)
     try:
         page = client.v3.typed_dataset(table_id, filter=filter)
     except TooManyRecordsError:
         return run.land_data("TypedDataSet", V3_FEED, client.v3.feed_typed_dataset(table_id, filter=filter),
-                             origin=feed_url, **bounds)
+                             origin=feed_url, on_page=on_page, **bounds)
     # an ODataApi answer may carry a next link too (CBS has sent a large TypedDataSet's first 10,000 rows that
     # way): it is followed like the feed's, never dropped
-    return run.land_data("TypedDataSet", V3_API, client.v3.pages_from(page, table_id), origin=api_url, **bounds)
+    return run.land_data("TypedDataSet", V3_API, client.v3.pages_from(page, table_id), origin=api_url,
+                         on_page=on_page, **bounds)
 
 
 class _Run:
@@ -160,7 +162,8 @@ class _Run:
         return next_link(json.loads(self.landing.read_bytes(landed[-1])))
 
     def land_data(self, entity: str, source: str, pages: Iterable[Page], *, origin: str, max_pages: int,
-                  table_rows: int | None = None, announced: int | None = None) -> FetchResult:
+                  table_rows: int | None = None, announced: int | None = None,
+                  on_page: OnPage | None = None) -> FetchResult:
         """Land the data pages, then mark the fetch complete only if it holds what the source announced:
         ``announced`` rows (or the ``@odata.count`` a page states), and some rows if the table has
         ``table_rows``. A fetch that falls short keeps its pages (for inspection) and is never complete."""
@@ -177,6 +180,8 @@ class _Run:
             if announced is not None and rows > announced:
                 raise CbsFetchError(f"{rows:,} rows landed, more than the {announced:,} the source announced "
                                     "(a paging loop?); the fetch is not complete", table_id=self.table_id, url=page.url)
+            if on_page is not None:
+                on_page(page_no, rows)
         self._check_rows(rows, announced, table_rows, origin)
         self.landing.mark_complete(self.table_id, self.fetch_id, source=source, origin=origin, rows=rows,
                                    data_entity=entity, **self.stamp)

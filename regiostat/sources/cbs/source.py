@@ -122,9 +122,13 @@ def _fetch_live(spec: TableSpec, ctx: LandingContext) -> tuple[int, dict[str, ob
     from regiostat.sources.cbs.fetch import fetch_v3_table, fetch_v4_table
 
     client = _client(ctx)
+    say = ctx.progress or (lambda message: None)
     state = freshness.table_state(client, ctx.zone, spec)
     if state.unchanged:
+        say(f"{spec.id}: unchanged at CBS since fetch {state.landed.fetch_id}, nothing fetched")
         return 0, state.report()
     fetch = fetch_v4_table if spec.api == "v4" else fetch_v3_table
-    result = fetch(client, ctx.zone, spec.id, filter=spec.live_filter)
+    result = fetch(client, ctx.zone, spec.id, filter=spec.live_filter,
+                   on_page=lambda page, rows: say(f"{spec.id}: data page {page} landed ({rows:,} rows so far)"))
+    say(f"{spec.id}: fetched, {result.pages} data page(s), {result.rows:,} rows")
     return result.requested_pages, {**state.report(), "changed": True, "fetch_id": result.fetch_id}

@@ -72,7 +72,7 @@ def municipality_lookup(zone: LandingZone) -> pl.DataFrame:
              and e.fetch_id in complete]
     if not lists:
         raise SourceError("LISA files name municipalities, and no CBS RegioS code list is in the landing zone to "
-                          "look them up: materialize landing/cbs_03759ned first")
+                          "look them up: materialize landing/cbs (partition 03759NED) first, or run full_refresh")
     return municipality_lookup_from_codes(zone.read_bytes(lists[-1]))
 
 
