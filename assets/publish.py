@@ -38,7 +38,8 @@ def _publish(context: dg.AssetExecutionContext, settings: RegiostatSettings,
                     [build_id, datetime.now(UTC).replace(tzinfo=None),
                      warehouse.SCHEMA_VERSION, settings.mode, settings.landing_dir])
         con.execute("CHECKPOINT")
-    result = publish.publish(settings.build_db, settings.publish_path, keep=settings.keep_versions)
+    result = publish.publish(settings.build_db, settings.publish_path, keep=settings.keep_versions,
+                             duckdb_config=settings.duckdb_config)
     with duckdb.get_connection() as con:  # only now: a refresh skips work only once its inputs were published
         inputs = state.build_inputs(con, settings.config_fingerprint())
     state.write_published(settings.published_inputs_path, inputs=inputs, build_id=build_id)

@@ -50,6 +50,11 @@ class RegiostatSettings(dg.ConfigurableResource):
     fetch_concurrency: int = 2  # tables of one source fetched at once by one landing step (be polite to CBS)
 
     @property
+    def duckdb_config(self) -> dict[str, object]:
+        """Settings of every connection a build opens (the build database's, and publishing's)."""
+        return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads}
+
+    @property
     def paths(self) -> ProjectPaths:
         """The shipped config, SQL and data folders every loader reads."""
         return ProjectPaths(Path(self.project_dir))
@@ -143,6 +148,5 @@ def make_resources(home: Path | str | None = None) -> dict[str, object]:
     Path(settings.build_db).parent.mkdir(parents=True, exist_ok=True)
     database = BuildDatabase(database=settings.build_db, lock_path=str(settings.lock_path),
                              lock_timeout_seconds=settings.lock_timeout_seconds,
-                             connection_config={"memory_limit": settings.duckdb_memory_limit,
-                                                "threads": settings.duckdb_threads})
+                             connection_config=settings.duckdb_config)
     return {"settings": settings, "duckdb": database}

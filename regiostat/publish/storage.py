@@ -44,12 +44,16 @@ class CopyMismatch(RuntimeError):
     """The rewritten version does not hold exactly what the build database holds."""
 
 
-def write_version(build_path: Path, target: Path, *, storage_version: str = STORAGE_VERSION) -> None:
+def write_version(build_path: Path, target: Path, *, storage_version: str = STORAGE_VERSION,
+                  config: dict[str, object] | None = None) -> None:
     """Write ``build_path``'s schemas, tables, views and macros into a new file ``target`` in
-    ``storage_version``, then compare the two; raises CopyMismatch naming what differs."""
+    ``storage_version``, then compare the two; raises CopyMismatch naming what differs. ``config``: DuckDB
+    settings of the copying connection (the build's memory_limit and threads: DuckDB's default memory limit is
+    80% of RAM, and the copy of a national table took 400 MB of it)."""
     if target.exists():
         raise FileExistsError(f"{target} exists; a version is written once")
-    con = duckdb.connect()
+    # spilling under that limit goes beside the build (the default for an in-memory database is ./.tmp)
+    con = duckdb.connect(config={"temp_directory": f"{build_path}.tmp", **(config or {})})
     try:
         con.execute("ATTACH ? AS build (READ_ONLY)", [str(build_path)])
         con.execute(f"ATTACH ? AS candidate (STORAGE_VERSION '{storage_version}')", [str(target)])
