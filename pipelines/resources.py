@@ -12,6 +12,7 @@ from regiostat.landing.zone import LandingZone
 from regiostat.model import state
 from regiostat.paths import ProjectPaths
 from regiostat.publish.lock import DEFAULT_TIMEOUT_SECONDS, run_lock
+from regiostat.publish.storage import STORAGE_VERSION
 from regiostat.sources.protocol import HttpSettings, LandingContext
 
 REBUILD_TAG = "regiostat/rebuild"  # "all": every step rebuilds every table, whatever meta.layer_state says
@@ -51,8 +52,11 @@ class RegiostatSettings(dg.ConfigurableResource):
 
     @property
     def duckdb_config(self) -> dict[str, object]:
-        """Settings of every connection a build opens (the build database's, and publishing's)."""
-        return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads}
+        """Settings of every connection a build opens (the build database's, and publishing's). A new build database
+        is written in the storage format the published warehouse has (DuckDB 1.1's, regiostat.publish.storage), so
+        publishing copies it instead of rewriting every table."""
+        return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads,
+                "storage_compatibility_version": STORAGE_VERSION}
 
     @property
     def paths(self) -> ProjectPaths:
