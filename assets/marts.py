@@ -91,8 +91,8 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
             for frame in profile_by_years(indicators, regions, lambda ys: warehouse.facts_for_sources(
                     con, sources, columns=columns, years=ys), years, tables, across):
                 rows.append(frame)
-            con.execute(f"CREATE OR REPLACE TABLE marts.regional_profile AS SELECT * FROM {rows.table} "
-                        "ORDER BY indicator NULLS FIRST, region_code NULLS FIRST, year NULLS FIRST")
+            warehouse.write_sorted(con, rows.table, "marts.regional_profile",
+                                   "indicator NULLS FIRST, region_code NULLS FIRST, year NULLS FIRST")
         finally:
             warehouse.drop_spools(con)
         wide_rows = warehouse.build_mart(con, PROFILE_VIEW, settings.paths.views_dir)

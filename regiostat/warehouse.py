@@ -290,6 +290,23 @@ class registered:  # noqa: N801 - a context manager, used like a function
             self.con.unregister(name)
 
 
+def write_sorted(con: duckdb.DuckDBPyConnection, source: str, target: str, order_by: str, *,
+                 batch_rows: int = 50_000) -> int:
+    """CREATE OR REPLACE ``target`` with the rows of ``source`` ORDER BY ``order_by``, sorting only the key and row
+    ids and copying the rows in batches of that order: DuckDB's sort of whole rows (long texts, lists) ran out of a
+    small memory limit. ``order_by`` must order every row (a unique key). Rows written."""
+    order = f"{TEMP_PREFIX}order"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {order} AS SELECT rowid AS _rid, "
+                f"row_number() OVER (ORDER BY {order_by}) AS _pos FROM {source}")
+    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source} LIMIT 0")
+    rows = con.execute(f"SELECT count(*) FROM {order}").fetchall()[0][0]
+    for start in range(1, rows + 1, batch_rows):
+        con.execute(f"INSERT INTO {target} SELECT s.* FROM {order} o JOIN {source} s ON s.rowid = o._rid "
+                    f"WHERE o._pos >= {start} AND o._pos < {start + batch_rows} ORDER BY o._pos")
+    con.execute(f"DROP TABLE {order}")
+    return rows
+
+
 def drop_spools(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the connection's TEMP tables made here (they would go with the connection anyway)."""
     for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",

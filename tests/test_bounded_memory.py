@@ -140,3 +140,15 @@ def test_a_year_without_cr99_still_expects_it_in_the_country_when_another_year_h
                                                                       "missing_members").rows()
     assert country == [(2019, 3, 4, "CR99"), (2020, 4, 4, None)]
     assert not profile([2019]).filter(pl.col("region_code") == "NL01")["missing_members"].is_not_null().any()
+
+
+def test_write_sorted_copies_every_row_in_key_order_with_the_same_types():
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE src AS SELECT (i * 7919 % 1000)::VARCHAR AS k, i % 3 AS p, [i::VARCHAR] AS l, "
+                "repeat('x', i % 50) AS t FROM range(1000) r(i)")
+    rows = warehouse.write_sorted(con, "src", "main.out", "k, p", batch_rows=37)
+    assert rows == 1000
+    assert con.execute("SELECT * FROM main.out").fetchall() == con.execute("SELECT * FROM src ORDER BY k, p").fetchall()
+    types = "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index"
+    assert con.execute(types, ["out"]).fetchall() == con.execute(types, ["src"]).fetchall()
+    con.close()

@@ -116,6 +116,17 @@ FROM joined
 
 
 SQL_FINGERPRINT = hashlib.sha256(_STAGE_SQL.encode()).hexdigest()[:16]  # a changed transform restages every table
+PART_ROWS = 500_000  # raw rows per INSERT of one transaction: DuckDB's memory for keys and joins stays bounded
+_IN_SCOPE = "FROM raw.observations o SEMI JOIN _stage_tables t USING (table_id)"
+
+
+def _stage_sql(parts: int, part: int) -> str:
+    """_STAGE_SQL for the raw rows whose region falls in ``part`` of ``parts`` (by a hash of the trimmed region code,
+    which is part of the key: a key's rows are always in the same part, so each part finds its latest rows alone)."""
+    if parts == 1:
+        return _STAGE_SQL
+    where = f"{_IN_SCOPE} WHERE hash(trim(o.region_raw, {_WHITESPACE})) % {parts} = {part}"
+    return _STAGE_SQL.replace(_IN_SCOPE, where)
 
 
 @dataclass(frozen=True)
@@ -154,7 +165,10 @@ def stage_tables(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str] | None
     try:
         with _registered(con, _stage_tables=scope, _dropped=dropped, **small):
             con.execute("DELETE FROM staging.observations WHERE table_id IN (SELECT table_id FROM _dropped)")
-            con.execute(f"INSERT INTO staging.observations BY NAME {_STAGE_SQL}")
+            rows = con.execute(f"SELECT count(*) {_IN_SCOPE}").fetchall()[0][0]
+            parts = max(1, -(-rows // PART_ROWS))
+            for part in range(parts):
+                con.execute(f"INSERT INTO staging.observations BY NAME {_stage_sql(parts, part)}")
         state.forget(con, state.STAGING, remove)
         state.record(con, state.STAGING, fingerprints or {})
         con.execute("COMMIT")

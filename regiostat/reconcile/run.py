@@ -50,7 +50,7 @@ from regiostat.reconcile.warehouse_claims import rows_read as staged_rows
 from regiostat.regions.custom import CustomRegion, load_region_config
 from regiostat.regions.hierarchy import PARENT_COLUMNS
 from regiostat.sources import registry
-from regiostat.warehouse import Spool, drop_spools, registered
+from regiostat.warehouse import Spool, drop_spools, registered, write_sorted
 
 SUM_CHECK_TEMPLATES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
 TABLES = ("candidates", "rules", "conflicts", "decisions", "verdicts", "closest_figures",
@@ -58,9 +58,9 @@ TABLES = ("candidates", "rules", "conflicts", "decisions", "verdicts", "closest_
 
 
 STAGED = "_reconcile_staged"  # the staged rows a run reads: staging.observations with each period's year and type
-CLAIM_BATCH = 50_000  # claims per insert into the store
-SOURCE_ROWS = 25_000  # staged rows of one indicator source read at once (whole regions)
-SCREEN_ROWS = 50_000  # claims per group of periods the screen and the sum checks see at once
+CLAIM_BATCH = 20_000  # claims per insert into the store
+SOURCE_ROWS = 10_000  # staged rows of one indicator source read at once (whole regions)
+SCREEN_ROWS = 20_000  # claims per group of periods the screen and the sum checks see at once
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,8 @@ def reconcile_into(con: duckdb.DuckDBPyConnection, paths: ProjectPaths, known_re
         store.write_candidates("reconcile.candidates")
         store.close()  # its memory to the sorts below
         rule_count = _write_rules(con, rule_frame(rules), quiet)
-        con.execute(f"CREATE OR REPLACE TABLE reconcile.sum_checks AS SELECT * FROM {checks.table} "
-                    "ORDER BY source NULLS FIRST, region NULLS FIRST, period NULLS FIRST, template NULLS FIRST")
+        write_sorted(con, checks.table, "reconcile.sum_checks",
+                     "source NULLS FIRST, region NULLS FIRST, period NULLS FIRST, template NULLS FIRST")
         tables = {
             "conflicts": conflict_frame(result.conflicts, claims, latest),
             "decisions": decision_frame([d for d in result.decisions if _shown(d, custom)]),
@@ -247,10 +247,9 @@ def _screened(con: duckdb.DuckDBPyConnection, store: ClaimStore, templates: Sequ
 def _write_rules(con: duckdb.DuckDBPyConnection, grounded: pl.DataFrame, quiet: Spool) -> int:
     """reconcile.rules: the rules grounded for the engine and the quiet groups' instances, by rule id."""
     with registered(con, _grounded=grounded):
-        con.execute(f"CREATE OR REPLACE TABLE reconcile.rules AS SELECT * FROM (SELECT * FROM _grounded UNION ALL "
-                    f"SELECT * FROM {quiet.table} q WHERE NOT EXISTS (SELECT 1 FROM _grounded g "
-                    "WHERE g.rule_id = q.rule_id)) ORDER BY rule_id NULLS FIRST")
-    return con.execute("SELECT count(*) FROM reconcile.rules").fetchall()[0][0]
+        con.execute(f"DELETE FROM {quiet.table} q WHERE q.rule_id IN (SELECT rule_id FROM _grounded)")
+        con.execute(f"INSERT INTO {quiet.table} BY NAME SELECT * FROM _grounded")
+    return write_sorted(con, quiet.table, "reconcile.rules", "rule_id NULLS FIRST")
 
 
 def _shown(d, custom: set[str]) -> bool:
