@@ -50,7 +50,7 @@ from regiostat.reconcile.warehouse_claims import rows_read as staged_rows
 from regiostat.regions.custom import CustomRegion, load_region_config
 from regiostat.regions.hierarchy import PARENT_COLUMNS
 from regiostat.sources import registry
-from regiostat.warehouse import Spool, drop_spools, registered, write_sorted
+from regiostat.warehouse import TEMP_PREFIX, Spool, drop_spools, registered, write_sorted
 
 SUM_CHECK_TEMPLATES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
 TABLES = ("candidates", "rules", "conflicts", "decisions", "verdicts", "closest_figures",
@@ -144,7 +144,7 @@ def reconcile_into(con: duckdb.DuckDBPyConnection, paths: ProjectPaths, known_re
     templates = load_rules(paths.rules_toml, indicators=indicators)
     proxies = load_proxies(paths.proxies_toml, indicators=set(indicators))
     try:
-        store = ClaimStore(con)
+        store = ClaimStore(con, "reconcile.candidates")
         store.append(claims_frame(documents).with_columns(pl.lit(False).alias("is_latest")))
         for batch in batches(_observations(con, staged, indicators), CLAIM_BATCH):
             store.append(batch)
@@ -165,7 +165,6 @@ def reconcile_into(con: duckdb.DuckDBPyConnection, paths: ProjectPaths, known_re
         nearest = closest_figures(documents, search)
         text = DutchText(rules, names, units=units)
         verdicts = [with_closest(v, nearest.get(v.claim.claim_id, ()), text) for v in verdicts]
-        store.write_candidates("reconcile.candidates")
         store.close()  # its memory to the sorts below
         rule_count = _write_rules(con, rule_frame(rules), quiet)
         write_sorted(con, checks.table, "reconcile.sum_checks",
@@ -198,14 +197,16 @@ def _observations(con: duckdb.DuckDBPyConnection, staged: str, indicators: Mappi
         if con.execute(f"SELECT count(DISTINCT source_kind) FROM {staged} WHERE {sql}", params).fetchall()[0][0] > 1:
             yield read((sql, params))  # claims go kind by kind over all the source's rows: read them whole
             return
-        region = canonical_region_sql()
-        counts = con.execute(f"SELECT {region} AS r, count(*) FROM {staged} WHERE {sql} GROUP BY r ORDER BY r",
-                             params).fetchall()
+        rows = f"{TEMP_PREFIX}source_rows"  # the source's rows, found in one scan of staging
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT *, {canonical_region_sql()} AS _region "
+                    f"FROM {staged} WHERE {sql}", params)
+        counts = con.execute(f"SELECT _region, count(*) FROM {rows} GROUP BY _region ORDER BY _region").fetchall()
         for group in _groups(counts, SOURCE_ROWS):
             with registered(con, _regions=pl.DataFrame({"r": group}, schema={"r": pl.String})):
-                piece = con.sql(f"SELECT * FROM {staged} WHERE {sql} AND {region} IN (SELECT r FROM _regions)",
-                                params=params).pl()
+                piece = con.sql(f"SELECT * EXCLUDE (_region) FROM {rows} WHERE _region IN (SELECT r FROM _regions)"
+                                ).pl()
             yield piece
+        con.execute(f"DROP TABLE {rows}")
 
     return observation_batches(indicators, kinds, tables, pieces, lambda kind: read(basis_condition(plugins[kind])))
 

@@ -20,24 +20,30 @@ from regiostat.warehouse import TEMP_PREFIX, create_like, insert, registered
 
 QKEY = ("indicator", "region", "period")
 ORDER = "_seq"  # the order the claims were made in: reconcile.candidates keeps it
-STORE_SCHEMA = CLAIM_SCHEMA | {"is_latest": pl.Boolean, ORDER: pl.Int64}
+# what the run asks of every claim, kept beside reconcile.candidates (whose row ids are the order): the screen's and
+# sum checks' columns, and which claims are the latest vintage
+NARROW = ("claim_id", *QKEY, "value", "low", "high", "source_kind", "source")
+STORE_SCHEMA = {c: CLAIM_SCHEMA[c] for c in NARROW} | {"is_latest": pl.Boolean, ORDER: pl.Int64}
 _TEMP = TEMP_PREFIX + "reconcile_{}"  # the TEMP tables of one run: claims, and rows written away as they are made
 
 
 class ClaimStore:
-    """Every claim of a run (CLAIM_COLUMNS, ``is_latest``) in a TEMP table of ``con``, in the order appended."""
+    """Every claim of a run in the order appended: whole (CLAIM_COLUMNS) in ``candidates`` (reconcile.candidates,
+    made anew), and the columns the run reads again with ``is_latest`` in a TEMP table of ``con``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
+    def __init__(self, con: duckdb.DuckDBPyConnection, candidates: str) -> None:
+        self.con, self.candidates = con, candidates
         self.table = _TEMP.format("claims")
         self.rows = 0
+        create_like(con, candidates, CLAIM_SCHEMA)
         create_like(con, self.table, STORE_SCHEMA, temp=True)
 
     def append(self, frame: pl.DataFrame) -> None:
         """Claims (CLAIM_COLUMNS and is_latest) after those already here."""
         if frame.is_empty():
             return
-        numbered = frame.select(*CLAIM_COLUMNS, "is_latest").with_columns(
+        insert(self.con, self.candidates, frame.select(CLAIM_COLUMNS))
+        numbered = frame.select(*NARROW, "is_latest").with_columns(
             pl.int_range(self.rows, self.rows + frame.height, dtype=pl.Int64).alias(ORDER))
         insert(self.con, self.table, numbered)
         self.rows += frame.height
@@ -64,8 +70,12 @@ class ClaimStore:
     def of_quantities(self, quantities: pl.DataFrame) -> pl.DataFrame:
         """Every claim (CLAIM_COLUMNS) about these (indicator, region, period), in the order they were made."""
         with registered(self.con, _quantities=quantities.select(QKEY)):
-            return self._frame(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM {self.table} "
-                               f"SEMI JOIN _quantities USING ({', '.join(QKEY)}) ORDER BY {ORDER}", CLAIM_COLUMNS)
+            found = self.con.sql(f"SELECT c.*, s.claim_id AS _id FROM {self.candidates} c JOIN (SELECT {ORDER}, "
+                                 f"claim_id FROM {self.table} SEMI JOIN _quantities USING ({', '.join(QKEY)})) s "
+                                 f"ON c.rowid = s.{ORDER} ORDER BY s.{ORDER}").pl()
+        if not found["claim_id"].equals(found["_id"]):
+            raise RuntimeError(f"{self.candidates} is not in the order its claims were made")
+        return found.select(CLAIM_COLUMNS).cast(CLAIM_SCHEMA)
 
     def quantities_at(self, places: pl.DataFrame) -> pl.DataFrame:
         """The (indicator, region, period) claimed at these (region, period)."""
@@ -82,24 +92,20 @@ class ClaimStore:
         return {r[0] for r in found}
 
     def latest_of(self, indicators: Iterable[str], regions: Iterable[str]) -> pl.DataFrame:
-        """The latest figures (CLAIM_COLUMNS) of these indicators in these regions, in the order they were made."""
+        """The latest figures (claim id, QKEY, value, low, high, source kind and source) of these indicators in
+        these regions, in the order they were made."""
         wanted = {"_indicators": pl.DataFrame({"indicator": sorted(set(indicators))}, schema={"indicator": pl.String}),
                   "_regions": pl.DataFrame({"region": sorted(set(regions))}, schema={"region": pl.String})}
         with registered(self.con, **wanted):
-            return self._frame(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM {self.table} SEMI JOIN _indicators "
+            return self._frame(f"SELECT {', '.join(NARROW)} FROM {self.table} SEMI JOIN _indicators "
                                f"USING (indicator) SEMI JOIN _regions USING (region) WHERE is_latest ORDER BY {ORDER}",
-                               CLAIM_COLUMNS)
+                               NARROW)
 
     def signed_indicators(self) -> set[str]:
         """Indicators a source publishes negative somewhere (regiostat.reconcile.screen.signed_indicators)."""
         found = self.con.execute(f"SELECT DISTINCT indicator FROM {self.table} "
                                  "WHERE low < 0 AND source_kind <> 'document'").fetchall()
         return {r[0] for r in found}
-
-    def write_candidates(self, table: str) -> None:
-        """``table`` (reconcile.candidates): every claim, CLAIM_COLUMNS, in the order they were made (the order
-        they were appended in: DuckDB keeps insertion order, and a sort of every claim would spill)."""
-        self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(CLAIM_COLUMNS)} FROM {self.table}")
 
     def close(self) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {self.table}")
