@@ -82,14 +82,16 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
         tables = [warehouse.read_table(con, f"core.{t}") for t in ("region_parent", "dim_region", "custom_region",
                                                                    "dim_indicator")]
         flows = _sources(indicators, lambda i: i.aggregation == "border_flow")
-        across = AcrossYears.of(indicators, regions, warehouse.facts_for_sources(con, sources, columns=columns,
-                                                                                  regions_like=EXTRA_REGIO),
-                                warehouse.facts_for_sources(con, flows, columns=columns), tables[0], tables[1])
-        years = warehouse.groups_of(warehouse.fact_rows_by_year(con, sources), PROFILE_ROWS) or [[]]
+        facts = f"{warehouse.TEMP_PREFIX}indicator_facts"  # the catalogue's facts, found in one scan
+        warehouse.copy_facts(con, sources, columns, facts)
+        across = AcrossYears.of(indicators, regions, warehouse.facts_for_sources(
+            con, sources, columns=columns, regions_like=EXTRA_REGIO, table=facts), warehouse.facts_for_sources(
+            con, flows, columns=columns, table=facts), tables[0], tables[1])
+        years = warehouse.groups_of(warehouse.fact_rows_by_year(con, sources, table=facts), PROFILE_ROWS) or [[]]
         rows = warehouse.Spool(con, "regional_profile")
         try:  # a group of years at a time, then sorted as regional_profile sorts all of them
             for frame in profile_by_years(indicators, regions, lambda ys: warehouse.facts_for_sources(
-                    con, sources, columns=columns, years=ys), years, tables, across):
+                    con, sources, columns=columns, years=ys, table=facts), years, tables, across):
                 rows.append(frame)
             warehouse.write_sorted(con, rows.table, "marts.regional_profile",
                                    "indicator NULLS FIRST, region_code NULLS FIRST, year NULLS FIRST")

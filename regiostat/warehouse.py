@@ -126,12 +126,12 @@ INDICATOR_FACT_COLUMNS = ("table_id", "measure_id", "region_code", "period_code"
 def facts_for_sources(con: duckdb.DuckDBPyConnection,
                       sources: Iterable[tuple[str, str, Mapping[str, str]]], *,
                       columns: Sequence[str] | None = None, regions_like: str | None = None,
-                      years: Sequence[int] | None = None) -> pl.DataFrame:
+                      years: Sequence[int] | None = None, table: str = "core.fact_observation") -> pl.DataFrame:
     """The yearly rows of core.fact_observation (with year and period type) that can feed the given
     (table, measure, fixed dimension codes): what the profile and harmonised series read, so a national table's
     other sectors never enter memory. A superset of what each source keeps; sorted by key. ``columns``: only these
     fact columns (default all); ``regions_like``: only region codes LIKE this (e.g. 'GM%'); ``years``: only
-    these years."""
+    these years; ``table``: read from a copy of some facts instead (copy_facts)."""
     where, params = _sources_condition(sources)
     if regions_like is not None:
         where = f"({where}) AND f.region_code LIKE ?"
@@ -140,17 +140,27 @@ def facts_for_sources(con: duckdb.DuckDBPyConnection,
         where = f"({where}) AND p.year IN ({', '.join('?' for _ in years) or 'NULL'})"
         params += list(years)
     selected = ", ".join(f"f.{quote_ident(c)}" for c in columns) if columns is not None else "f.*"
-    return con.sql(f"SELECT {selected}, p.year, p.period_type FROM core.fact_observation f "
+    return con.sql(f"SELECT {selected}, p.year, p.period_type FROM {table} f "
                    f"JOIN core.dim_period p USING (period_code) WHERE p.period_type = 'jaar' AND ({where}) "
                    "ORDER BY f.table_id, f.measure_id, f.region_code, f.period_code, f.dimension_key",
                    params=params).pl()
 
 
-def fact_rows_by_year(con: duckdb.DuckDBPyConnection,
-                      sources: Iterable[tuple[str, str, Mapping[str, str]]]) -> list[tuple[int, int]]:
+def copy_facts(con: duckdb.DuckDBPyConnection, sources: Iterable[tuple[str, str, Mapping[str, str]]],
+               columns: Sequence[str], into: str) -> None:
+    """A TEMP table ``into`` with ``columns`` (period_code among them) of the yearly facts facts_for_sources reads for
+    ``sources``: found in one scan of the fact table, then read a few years at a time from the copy."""
+    where, params = _sources_condition(sources)
+    selected = ", ".join(f"f.{quote_ident(c)}" for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT {selected} FROM core.fact_observation f "
+                f"JOIN core.dim_period p USING (period_code) WHERE p.period_type = 'jaar' AND ({where})", params)
+
+
+def fact_rows_by_year(con: duckdb.DuckDBPyConnection, sources: Iterable[tuple[str, str, Mapping[str, str]]], *,
+                      table: str = "core.fact_observation") -> list[tuple[int, int]]:
     """(year, rows) of the facts facts_for_sources would read, by year: to read them a few years at a time."""
     where, params = _sources_condition(sources)
-    return con.execute(f"SELECT p.year, count(*) FROM core.fact_observation f JOIN core.dim_period p "
+    return con.execute(f"SELECT p.year, count(*) FROM {table} f JOIN core.dim_period p "
                        f"USING (period_code) WHERE p.period_type = 'jaar' AND ({where}) GROUP BY p.year "
                        "ORDER BY p.year", params).fetchall()
 
@@ -283,7 +293,7 @@ class registered:  # noqa: N801 - a context manager, used like a function
 
     def __enter__(self) -> None:
         for name, frame in self.frames.items():
-            self.con.register(name, frame.to_arrow())
+            self.con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
 
     def __exit__(self, *exc: object) -> None:
         for name in self.frames:

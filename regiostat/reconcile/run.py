@@ -50,7 +50,7 @@ from regiostat.reconcile.warehouse_claims import rows_read as staged_rows
 from regiostat.regions.custom import CustomRegion, load_region_config
 from regiostat.regions.hierarchy import PARENT_COLUMNS
 from regiostat.sources import registry
-from regiostat.warehouse import TEMP_PREFIX, Spool, drop_spools, registered, write_sorted
+from regiostat.warehouse import Spool, drop_spools, registered, write_sorted
 
 SUM_CHECK_TEMPLATES = {"sbi_sections_sum", "kerncijfers_sections_sum", "lisa_fulltime_parttime"}
 TABLES = ("candidates", "rules", "conflicts", "decisions", "verdicts", "closest_figures",
@@ -115,7 +115,7 @@ def reconcile_warehouse(paths: ProjectPaths, staged: pl.DataFrame, known_regions
     try:
         con.execute("CREATE SCHEMA reconcile")
         con.register("_staged_frame", staged.to_arrow())
-        con.execute(f"CREATE TEMP TABLE {STAGED} AS SELECT * FROM _staged_frame")
+        con.execute(f"CREATE TABLE {STAGED} AS SELECT * FROM _staged_frame")  # other cursors read it too
         con.unregister("_staged_frame")
         result = reconcile_into(con, paths, known_regions, parents, staged=STAGED)
         written = {name: con.sql(f"SELECT * FROM reconcile.{name}").pl() for name in WRITTEN}
@@ -129,13 +129,12 @@ def reconcile_into(con: duckdb.DuckDBPyConnection, paths: ProjectPaths, known_re
                    parents: pl.DataFrame | None = None, *, staged: str | None = None) -> Reconciliation:
     """Reconcile the staged rows of ``con`` and write reconcile.candidates, rules and sum_checks into it as they are
     made; the small tables (conflicts, decisions, verdicts, closest_figures) come back as frames. ``staged``: a
-    table or view of staging.observations with each period's year and period_type (default: made from
-    staging.observations and core.dim_period). Claims, rules and checks pass through TEMP tables of ``con`` a batch
-    at a time, so memory does not grow with the warehouse; the result equals reconcile_warehouse's."""
+    table (or a query in parentheses), not TEMP, of staging.observations with each period's year and period_type
+    (default: staging.observations and core.dim_period). Claims, rules and checks pass through TEMP tables of
+    ``con`` a batch at a time, so memory does not grow with the warehouse; the result equals reconcile_warehouse's."""
     if staged is None:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGED} AS SELECT f.*, p.year, p.period_type "
-                    "FROM staging.observations f JOIN core.dim_period p USING (period_code)")
-        staged = STAGED
+        staged = ("(SELECT f.*, p.year, p.period_type FROM staging.observations f "
+                  "JOIN core.dim_period p USING (period_code))")
     indicators = load_indicators(paths.indicators_toml)
     regions = load_region_config(paths.regions_toml).regions
     custom = {r.id for r in regions}
@@ -182,8 +181,8 @@ def reconcile_into(con: duckdb.DuckDBPyConnection, paths: ProjectPaths, known_re
 
 def _observations(con: duckdb.DuckDBPyConnection, staged: str, indicators: Mapping[str, Indicator]):
     """The warehouse's claims (observation_batches), each source's rows read from ``staged`` when it is claimed,
-    in pieces of whole regions (in their one spelling) of about SOURCE_ROWS rows. Every read is consumed before
-    the next statement: the store is written between them."""
+    ordered by region (in its one spelling) and streamed in pieces of whole regions of about SOURCE_ROWS rows, on a
+    connection of its own: the store is written on ``con`` between the pieces."""
     kinds = {r[0] for r in con.execute(f"SELECT DISTINCT source_kind FROM {staged}").fetchall()}
     tables = {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM {staged}").fetchall()}
     plugins = {s.name: s for s in registry.sources()}
@@ -197,33 +196,31 @@ def _observations(con: duckdb.DuckDBPyConnection, staged: str, indicators: Mappi
         if con.execute(f"SELECT count(DISTINCT source_kind) FROM {staged} WHERE {sql}", params).fetchall()[0][0] > 1:
             yield read((sql, params))  # claims go kind by kind over all the source's rows: read them whole
             return
-        rows = f"{TEMP_PREFIX}source_rows"  # the source's rows, found in one scan of staging
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT *, {canonical_region_sql()} AS _region "
-                    f"FROM {staged} WHERE {sql}", params)
-        counts = con.execute(f"SELECT _region, count(*) FROM {rows} GROUP BY _region ORDER BY _region").fetchall()
-        for group in _groups(counts, SOURCE_ROWS):
-            with registered(con, _regions=pl.DataFrame({"r": group}, schema={"r": pl.String})):
-                piece = con.sql(f"SELECT * EXCLUDE (_region) FROM {rows} WHERE _region IN (SELECT r FROM _regions)"
-                                ).pl()
-            yield piece
-        con.execute(f"DROP TABLE {rows}")
+        reader = con.cursor()
+        try:
+            ordered = reader.sql(f"SELECT *, {canonical_region_sql()} AS _region FROM {staged} WHERE {sql} "
+                                 "ORDER BY _region", params=params)
+            yield from whole_regions(pl.from_arrow(b) for b in ordered.fetch_record_batch(SOURCE_ROWS))
+        finally:
+            reader.close()
 
     return observation_batches(indicators, kinds, tables, pieces, lambda kind: read(basis_condition(plugins[kind])))
 
 
-def _groups(counts: Sequence[tuple], size: int) -> Iterator[list[str]]:
-    """Regions (sorted, with their row counts) in consecutive groups of at most ``size`` rows (one region may
-    hold more)."""
-    group: list[str] = []
-    rows = 0
-    for region, n in counts:
-        if group and rows + n > size:
-            yield group
-            group, rows = [], 0
-        group.append(region)
-        rows += n
-    if group:
-        yield group
+def whole_regions(batches: Iterator[pl.DataFrame], region: str = "_region") -> Iterator[pl.DataFrame]:
+    """Batches of rows sorted by ``region`` regrouped so that no region is split between two (that column dropped):
+    each piece then sorts and sums on its own exactly as within all the rows."""
+    held: pl.DataFrame | None = None
+    for batch in batches:
+        batch = batch if held is None else pl.concat([held, batch], how="vertical")
+        if batch.is_empty():
+            continue
+        last = batch[region][-1]
+        done, held = batch.filter(pl.col(region) != last), batch.filter(pl.col(region) == last)
+        if not done.is_empty():
+            yield done.drop(region)
+    if held is not None and not held.is_empty():
+        yield held.drop(region)
 
 
 def _screened(con: duckdb.DuckDBPyConnection, store: ClaimStore, templates: Sequence[RuleTemplate],
