@@ -169,9 +169,11 @@ def _sources_condition(sources: Iterable[tuple[str, str, Mapping[str, str]]]) ->
     conditions, params = [], []
     for table, measure, dimensions in sources:
         plain = {d: c for d, c in dimensions.items() if _PLAIN.fullmatch(f"{d}{c}")}  # others: not narrowed here
-        dims = "".join(" AND regexp_matches(f.dimension_key, ?)" for _ in plain)
+        # the literal test first: the pattern runs only on keys that hold the code (a national table's other rows
+        # are skipped by a substring search, not a regular expression each)
+        dims = "".join(" AND contains(f.dimension_key, ?) AND regexp_matches(f.dimension_key, ?)" for _ in plain)
         conditions.append(f"(f.table_id = ? AND f.measure_id = ?{dims})")
-        params += [table, measure, *(f"(^|;){d}={c}(;|$)" for d, c in plain.items())]
+        params += [table, measure, *(p for d, c in plain.items() for p in (f"{d}={c}", f"(^|;){d}={c}(;|$)"))]
     return " OR ".join(conditions) or "FALSE", params
 
 
