@@ -13,10 +13,12 @@ from assets.core import CORE_KEYS, CUSTOM_REGION, DIM_INDICATOR, FACT, REGION_PA
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.indicators.catalogue import load_indicators
-from regiostat.indicators.harmonised import municipal_series, totals_not_preserved
-from regiostat.indicators.profile import regional_profile
+from regiostat.indicators.harmonised import SERIES_COLUMNS, municipal_series_by_indicator, totals_not_preserved
+from regiostat.indicators.profile import AcrossYears, profile_by_years
 from regiostat.paths import ProjectPaths
+from regiostat.regions.aggregate import EXTRA_REGIO
 from regiostat.regions.custom import load_region_config
+from regiostat.regions.harmonisation import CONTRIBUTION_SCHEMA
 
 PROFILE = dg.AssetKey(["marts", "regional_profile"])
 PROFILE_VIEW = "regional_profile_wide"  # warehouse/views/<name>.sql, built with the profile it reads
@@ -47,10 +49,21 @@ def _sql_mart(name: str, marts_dir: Path) -> list:
     return [_asset, table_checks(key, [f"marts.{name}"], non_empty=True, inputs=warehouse.mart_inputs(marts_dir, name))]
 
 
-def _indicator_facts(con, indicators: dict) -> pl.DataFrame:
-    """The yearly facts the indicator catalogue's sources can read (not every row of a national table)."""
-    return warehouse.facts_for_sources(con, [(s.table, s.measure, s.dimensions)
-                                             for ind in indicators.values() for s in ind.sources])
+PROFILE_ROWS = 60_000  # facts per group of years the profile is built from at once
+
+
+def _sources(indicators: dict, chosen=lambda ind: True) -> list[tuple]:
+    return [(s.table, s.measure, s.dimensions) for ind in indicators.values() if chosen(ind) for s in ind.sources]
+
+
+def _indicator_facts(con, indicators: dict, *, additive_municipal: bool = False) -> pl.DataFrame:
+    """The yearly facts the indicator catalogue's sources can read (not every row of a national table), only the
+    columns indicator values are made of; with ``additive_municipal`` only municipalities' rows of additive
+    indicators (all the harmonised series use)."""
+    return warehouse.facts_for_sources(con, _sources(indicators, lambda i: not additive_municipal
+                                                     or i.aggregation == "sum"),
+                                       columns=warehouse.INDICATOR_FACT_COLUMNS,
+                                       regions_like="GM%" if additive_municipal else None)
 
 
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),
@@ -63,15 +76,34 @@ def _indicator_facts(con, indicators: dict) -> pl.DataFrame:
 def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     indicators = load_indicators(settings.paths.indicators_toml)
     regions = load_region_config(settings.paths.regions_toml).regions
+    sources = _sources(indicators)
+    columns = warehouse.INDICATOR_FACT_COLUMNS
     with duckdb.get_connection() as con:
-        frame = regional_profile(indicators, regions, _indicator_facts(con, indicators),
-                                 *(warehouse.read_table(con, f"core.{t}") for t in (
-                                     "region_parent", "dim_region", "custom_region", "dim_indicator")))
-        warehouse.create_table_from(con, "marts.regional_profile", frame)
+        tables = [warehouse.read_table(con, f"core.{t}") for t in ("region_parent", "dim_region", "custom_region",
+                                                                   "dim_indicator")]
+        flows = _sources(indicators, lambda i: i.aggregation == "border_flow")
+        facts = f"{warehouse.TEMP_PREFIX}indicator_facts"  # the catalogue's facts, found in one scan
+        warehouse.copy_facts(con, sources, columns, facts)
+        across = AcrossYears.of(indicators, regions, warehouse.facts_for_sources(
+            con, sources, columns=columns, regions_like=EXTRA_REGIO, table=facts), warehouse.facts_for_sources(
+            con, flows, columns=columns, table=facts), tables[0], tables[1])
+        years = warehouse.groups_of(warehouse.fact_rows_by_year(con, sources, table=facts), PROFILE_ROWS) or [[]]
+        rows = warehouse.Spool(con, "regional_profile")
+        try:  # a group of years at a time, then sorted as regional_profile sorts all of them
+            for frame in profile_by_years(indicators, regions, lambda ys: warehouse.facts_for_sources(
+                    con, sources, columns=columns, years=ys, table=facts), years, tables, across):
+                rows.append(frame)
+            warehouse.write_sorted(con, rows.table, "marts.regional_profile",
+                                   "indicator NULLS FIRST, region_code NULLS FIRST, year NULLS FIRST")
+        finally:
+            warehouse.drop_spools(con)
         wide_rows = warehouse.build_mart(con, PROFILE_VIEW, settings.paths.views_dir)
+        height, indicator_count = con.execute("SELECT count(*), count(DISTINCT indicator) "
+                                              "FROM marts.regional_profile").fetchall()[0]
+        custom = con.sql("SELECT * FROM marts.regional_profile WHERE region_level = 'custom' LIMIT 10").pl()
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": frame.height, "wide_rows": wide_rows, "indicators": frame["indicator"].n_unique(),
-        "preview": preview(frame.filter(pl.col("region_level") == "custom")),
+        "dagster/row_count": height, "wide_rows": wide_rows, "indicators": indicator_count,
+        "preview": preview(custom),
     })
 
 
@@ -85,18 +117,31 @@ def harmonised(context: dg.AssetExecutionContext, settings: RegiostatSettings,
                duckdb: DuckDBResource) -> dg.MaterializeResult:
     indicators = load_indicators(settings.paths.indicators_toml)
     config = load_region_config(settings.paths.regions_toml)
+    skipped: dict[str, str] = {}
     with duckdb.get_connection() as con:
-        result = municipal_series(indicators, config, _indicator_facts(con, indicators),
-                                  warehouse.read_table(con, "core.boundary_change"))
-        warehouse.create_table_from(con, "marts.municipal_series_harmonised", result.series)
-        warehouse.create_table_from(con, "marts.municipal_series_contributions", result.contributions)
-    for what, why in result.not_harmonised.items():
+        changes = warehouse.read_table(con, "core.boundary_change")
+        series = warehouse.Spool(con, "municipal_series_harmonised", SERIES_COLUMNS)
+        parts = warehouse.Spool(con, "municipal_series_contributions", CONTRIBUTION_SCHEMA)
+        try:  # an indicator and boundary year at a time, appended in municipal_series' order
+            for piece in municipal_series_by_indicator(indicators, config, lambda chosen: warehouse.facts_for_sources(
+                    con, _sources({i.code: i for i in chosen}), columns=warehouse.INDICATOR_FACT_COLUMNS,
+                    regions_like="GM%"), changes, skipped):
+                series.append(piece.series)
+                parts.append(piece.contributions)
+            for spool, name in ((series, "municipal_series_harmonised"), (parts, "municipal_series_contributions")):
+                con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM {spool.table}")
+        finally:
+            warehouse.drop_spools(con)
+        converted = con.execute("SELECT count(*) FILTER (WHERE converted) FROM marts.municipal_series_harmonised"
+                                ).fetchall()[0][0]
+        head = con.sql("SELECT * FROM marts.municipal_series_harmonised WHERE converted LIMIT 10").pl()
+    for what, why in skipped.items():
         context.log.warning(f"not harmonised: {what}: {why}")
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": result.series.height, "converted_rows": int(result.series["converted"].sum()),
+        "dagster/row_count": series.rows, "converted_rows": converted,
         "boundary_years": ", ".join(map(str, config.boundary_years)),
-        "not_harmonised": dg.MetadataValue.json(result.not_harmonised),
-        "preview": preview(result.series.filter(pl.col("converted"))),
+        "not_harmonised": dg.MetadataValue.json(skipped),
+        "preview": preview(head),
     })
 
 

@@ -42,7 +42,8 @@ def _publish(context: dg.AssetExecutionContext, settings: RegiostatSettings,
         con.execute("CHECKPOINT")
     # the build as the writers' resource names it (a file today; any catalog DuckDB attaches, e.g. a DuckLake,
     # without a change here: docs/scaling.md), not a second copy of its location
-    result = publish.publish(duckdb.database, settings.publish_path, keep=settings.keep_versions)
+    result = publish.publish(duckdb.database, settings.publish_path, keep=settings.keep_versions,
+                             duckdb_config=settings.duckdb_config)
     with duckdb.get_connection() as con:  # only now: a refresh skips work only once its inputs were published
         inputs = state.build_inputs(con, settings.config_fingerprint())
     state.write_published(settings.published_inputs_path, inputs=inputs, build_id=build_id)

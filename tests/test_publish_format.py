@@ -16,7 +16,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from regiostat.publish.storage import STORAGE_NUMBER, STORAGE_VERSION, differences, storage_number
+from regiostat.publish.storage import (
+    STORAGE_NUMBER,
+    STORAGE_VERSION,
+    differences,
+    in_published_format,
+    storage_number,
+    write_version,
+)
 from regiostat.publish.versions import read_catalog, versions_dir
 from tests.conftest import PUBLISHED
 
@@ -83,7 +90,25 @@ def test_published_file_and_versions_carry_the_storage_number_duckdb_1x_reads(bu
     version = versions_dir(published) / read_catalog(published).current
     assert storage_number(published) == storage_number(version) == STORAGE_NUMBER == 64
     assert read_catalog(published).record(version.name).storage_version == STORAGE_VERSION
-    assert storage_number(built_home / "build" / "regional_build.duckdb") == 999  # what the build writes itself
+    # the build is written in the published format itself, so publishing copies its bytes
+    assert storage_number(built_home / "build" / "regional_build.duckdb") == STORAGE_NUMBER
+
+
+def test_a_build_in_duckdb_2s_own_format_is_rewritten_for_1x_readers(built_home, tmp_path):
+    """A build file made before builds were written in the published format (DuckDB 2.0's own, storage number 999)
+    is not copied as it is: the version is rewritten in v1.1.0 and compared with the build table by table."""
+    old = tmp_path / "old_build.duckdb"
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS build (READ_ONLY)", [str(built_home / "build" / "regional_build.duckdb")])
+        con.execute("ATTACH ? AS old (STORAGE_VERSION 'v2.0.0')", [str(old)])
+        con.execute("COPY FROM DATABASE build TO old")
+    finally:
+        con.close()
+    assert storage_number(old) == 999 and not in_published_format(old)
+    write_version(old, tmp_path / "version.duckdb")
+    assert storage_number(tmp_path / "version.duckdb") == STORAGE_NUMBER
+    assert in_published_format(built_home / "build" / "regional_build.duckdb")
 
 
 def test_the_published_version_holds_exactly_what_the_build_holds(built_home):

@@ -3,6 +3,7 @@ and the contributions behind every converted value)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -10,9 +11,12 @@ import polars as pl
 from regiostat.indicators.catalogue import Indicator
 from regiostat.indicators.values import indicator_values
 from regiostat.regions.custom import RegionConfig
-from regiostat.regions.harmonisation import harmonise_indicators
+from regiostat.regions.harmonisation import SERIES_SCHEMA, harmonise_indicators
 
 TOTAL_TOLERANCE = 0.5  # a national total may differ by rounding only
+# marts.municipal_series_harmonised: the series beside the published value
+SERIES_COLUMNS = SERIES_SCHEMA | {"published_value": pl.Float64, "source_table": pl.String}
+WEIGHT_INDICATOR = "population"  # harmonise_indicators' weight for partial transfers of other indicators
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,32 @@ def municipal_series(indicators: dict[str, Indicator], config: RegionConfig, fac
     published = indicator_values(indicators, facts)
     series, parts, skipped = harmonise_indicators(published, changes, additive=additive,
                                                   boundary_years=config.boundary_years, weight=config.weight)
+    return Harmonised(_beside_published(series, published), parts, skipped)
+
+
+def municipal_series_by_indicator(indicators: dict[str, Indicator], config: RegionConfig,
+                                  facts_of: Callable[[Sequence[Indicator]], pl.DataFrame], changes: pl.DataFrame,
+                                  skipped: dict[str, str]) -> Iterator[Harmonised]:
+    """municipal_series a boundary year and an indicator at a time, in its order (``facts_of(indicators)``: the facts
+    those indicators read; each indicator is harmonised with the population as its weight, so both are read), so a
+    national table's series are never held whole. The reasons an indicator was not harmonised go into ``skipped``."""
+    additive = [c for c, i in indicators.items() if i.aggregation == "sum"]
+    weight = {WEIGHT_INDICATOR: indicators[WEIGHT_INDICATOR]} if WEIGHT_INDICATOR in additive else {}
+    for target in config.boundary_years:
+        for code in additive:
+            chosen = {code: indicators[code], **weight}
+            published = indicator_values(chosen, facts_of(list(chosen.values())))
+            series, parts, why = harmonise_indicators(published, changes, additive=additive, codes=[code],
+                                                      boundary_years=(target,), weight=config.weight,
+                                                      weight_indicator=WEIGHT_INDICATOR)
+            skipped.update(why)
+            yield Harmonised(_beside_published(series, published), parts, why)
+
+
+def _beside_published(series: pl.DataFrame, published: pl.DataFrame) -> pl.DataFrame:
     observed = published.select("indicator", "region_code", "year", pl.col("value").alias("published_value"),
                                 pl.col("source_table"))
-    return Harmonised(series.join(observed, on=["indicator", "region_code", "year"], how="left"), parts, skipped)
+    return series.join(observed, on=["indicator", "region_code", "year"], how="left")
 
 
 def totals_not_preserved(series: pl.DataFrame, contributions: pl.DataFrame) -> pl.DataFrame:

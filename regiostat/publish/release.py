@@ -69,7 +69,10 @@ class _Staged:
     fact_rows: int
 
 
-def publish(build_path: Path, publish_path: Path, *, keep: int = 5) -> Published:
+def publish(build_path: Path, publish_path: Path, *, keep: int = 5,
+            duckdb_config: dict[str, object] | None = None) -> Published:
+    """Write, check and swap in a new version of ``build_path`` (module docstring); ``duckdb_config``: settings of
+    the connection that writes it (memory_limit, threads)."""
     build_path, publish_path = Path(build_path), Path(publish_path)
     versions_dir(publish_path).mkdir(parents=True, exist_ok=True)
     remove_stale_candidates(publish_path)
@@ -77,7 +80,7 @@ def publish(build_path: Path, publish_path: Path, *, keep: int = 5) -> Published
     version_tmp, plain_tmp = _candidate(publish_path, stamp), _candidate(publish_path, f"{stamp}.plain")
     try:
         try:
-            storage.write_version(build_path, version_tmp)
+            storage.write_version(build_path, version_tmp, config=duckdb_config)
         except (storage.CopyMismatch, duckdb.Error) as exc:
             raise PublishError(f"the build could not be written as a version: {exc}") from exc
         name = version_name(publish_path, stamp)

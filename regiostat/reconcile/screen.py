@@ -85,9 +85,11 @@ def _plan(indicators_claimed: Sequence[str], templates: Sequence[RuleTemplate], 
     return _Plan(is_tree(net) and private and totals_claimed, rules)
 
 
-def _plans(groups: pl.DataFrame, templates, catalogue, signed) -> dict[str, _Plan]:
-    return {sig: _plan(sig.split("|") if sig else [], templates, catalogue, signed)
-            for sig in groups["signature"].unique().to_list()}
+def _plans(groups: pl.DataFrame, templates, catalogue, signed, known: dict[str, _Plan]) -> dict[str, _Plan]:
+    for sig in groups["signature"].unique().to_list():
+        if sig not in known:
+            known[sig] = _plan(sig.split("|") if sig else [], templates, catalogue, signed)
+    return known
 
 
 def _members(plans: Mapping[str, _Plan], signed: set[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -117,7 +119,7 @@ def _members(plans: Mapping[str, _Plan], signed: set[str]) -> tuple[pl.DataFrame
 
 def _loud_sums(instances: pl.DataFrame, members: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
     """(region, period) of sum instances where one step of propagation would move a claimed bound."""
-    m = (instances.filter(pl.col("kind") == "sum").join(members, on="rule_key")
+    m = (instances.filter(pl.col("kind") == "sum").select("region", "period", "rule_key").join(members, on="rule_key")
          .join(single, on=QKEY, how="left")
          .with_columns(pl.col("low").fill_null(pl.when(pl.col("signed")).then(float("-inf")).otherwise(0.0)),
                        pl.col("claimed").fill_null(False),
@@ -136,7 +138,7 @@ def _loud_sums(instances: pl.DataFrame, members: pl.DataFrame, single: pl.DataFr
 
 def _loud_bands(instances: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
     """(region, period) of band instances whose figures leave the band (a warning the engine must write)."""
-    b = instances.filter(pl.col("kind") == "band")
+    b = instances.filter(pl.col("kind") == "band").select("region", "period", "target", "inputs", "lower", "upper")
     a = b.join(single.select("indicator", "region", "period", pl.col("value").alias("va")),
                left_on=["target", "region", "period"], right_on=QKEY)
     a = a.with_columns(pl.col("inputs").list.first().alias("b_ind")).join(
@@ -160,9 +162,13 @@ def _quiet_rule_rows(instances: pl.DataFrame) -> pl.DataFrame:
 
 
 def screen(claims: pl.DataFrame, templates: Sequence[RuleTemplate], catalogue: Mapping[str, Indicator],
-           custom: Iterable[str]) -> Screen:
-    """Split the claims (a claims frame: CLAIM_COLUMNS) into what the engine must see and the quiet rest."""
-    signed = signed_indicators(claims)
+           custom: Iterable[str], *, signed: set[str] | None = None, plans: dict[str, _Plan] | None = None) -> Screen:
+    """Split the claims (a claims frame: CLAIM_COLUMNS, or at least QKEY, value, low, high and source_kind) into
+    what the engine must see and the quiet rest.
+
+    Every decision is per (region, period), so the claims can come a group of periods at a time: then ``signed``
+    (signed_indicators over ALL claims) must be given, and ``plans`` may carry the plans of earlier groups."""
+    signed = signed_indicators(claims) if signed is None else signed
     enabled = [t for t in templates if t.enabled]
     q = claims.group_by(QKEY).agg(
         pl.struct("value", "low", "high").n_unique().alias("n"),
@@ -177,7 +183,7 @@ def screen(claims: pl.DataFrame, templates: Sequence[RuleTemplate], catalogue: M
     groups = (single.group_by("region", "period")
               .agg(pl.col("indicator").sort().str.join("|").alias("signature"))
               .join(busy_q.select("region", "period").unique(), on=["region", "period"], how="anti"))
-    plans = _plans(groups, enabled, catalogue, signed)
+    plans = _plans(groups, enabled, catalogue, signed, {} if plans is None else plans)
     rules, members = _members(plans, signed)
     provable = groups.filter(pl.col("signature").is_in([s for s, p in plans.items() if p.provable]))
     instances = provable.join(rules, on="signature").with_columns(

@@ -12,10 +12,11 @@ claims the interval engine needs become Claim objects (claims_of).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import polars as pl
 
+from regiostat.codes import REGION_ALIASES
 from regiostat.indicators.catalogue import Indicator, Source
 from regiostat.indicators.values import source_rows
 from regiostat.reconcile.model import Claim, Quantity
@@ -90,25 +91,60 @@ def observation_frame(indicators: dict[str, Indicator], staged: pl.DataFrame) ->
     staged: staging.observations joined with dim_period (year, period_type), rows of every source. A source
     that sums matching rows (``sum_matching``) claims the sum per fetch, its interval the sum of theirs.
     """
-    kinds = set(staged["source_kind"].unique())
+    frames = list(observation_batches(indicators, set(staged["source_kind"].unique()),
+                                      set(staged["table_id"].unique()), lambda source: [_narrowed(source, staged)],
+                                      lambda kind: staged.filter(pl.col("source_kind") == kind)))
+    schema = CLAIM_SCHEMA | {"is_latest": pl.Boolean}
+    return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
+
+
+def observation_batches(indicators: Mapping[str, Indicator], kinds: set[str], tables: set[str],
+                        rows_of: Callable[[Source], Iterable[pl.DataFrame]],
+                        basis_rows: Callable[[str], pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The claims of observation_frame a piece at a time, in its order, so a national table's claims can be written
+    away as they are made. ``rows_of(source)``: the staged rows (with year and period type) that can match the
+    source, at least, as one frame or in pieces that each hold every row of their regions (NL00 read as NL01),
+    regions ascending; ``basis_rows(kind)``: the staged rows a source kind's claim basis looks at (for
+    claim_columns its claim_evidence rows, else every row of the kind)."""
     plugins = {s.name: s for s in registry.sources() if s.name in kinds}
-    tables = set(staged["table_id"].unique())
     bases: dict[str, _Basis] = {}
-    frames = []
     for ind in indicators.values():
         for source in ind.sources:
             if source.sum_over or source.table not in tables:  # a sum over many codes: claimed through its parts
                 continue
-            # sorted, so the claims come out the same whatever order the rows were read in
-            rows = source_rows(source, _narrowed(source, staged)).sort("region_code", "year", "fetch_id",
-                                                                      "source_row", nulls_last=True)
-            for kind in rows["source_kind"].unique(maintain_order=True).to_list():
-                if kind not in bases:
-                    bases[kind] = _Basis(plugins[kind], staged.filter(pl.col("source_kind") == kind))
-                based = bases[kind].apply(rows.filter(pl.col("source_kind") == kind))
-                frames.append(_claim_rows(based, ind.code, plugins[kind], summed=source.sum_matching))
-    schema = CLAIM_SCHEMA | {"is_latest": pl.Boolean}
-    return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
+            for piece in rows_of(source):
+                # sorted, so the claims come out the same whatever order the rows were read in
+                rows = source_rows(source, piece).sort("region_code", "year", "fetch_id", "source_row",
+                                                       nulls_last=True)
+                for kind in rows["source_kind"].unique(maintain_order=True).to_list():
+                    if kind not in bases:
+                        bases[kind] = _Basis(plugins[kind], basis_rows(kind))
+                    based = bases[kind].apply(rows.filter(pl.col("source_kind") == kind))
+                    yield _claim_rows(based, ind.code, plugins[kind], summed=source.sum_matching)
+
+
+def source_condition(source: Source) -> tuple[str, list[str]]:
+    """A SQL condition on staging.observations (and its parameters) keeping at least the rows ``source`` can
+    match: its table and measure, a value, and its dimension codes as literal substrings (what _narrowed keeps)."""
+    sql = "table_id = ? AND measure_id = ? AND value IS NOT NULL" + \
+        " AND contains(dimension_key, ?)" * len(source.dimensions)
+    return sql, [source.table, source.measure, *(f"{dim}={code}" for dim, code in source.dimensions.items())]
+
+
+def canonical_region_sql(column: str = "region_code") -> str:
+    """SQL for a region code in its one spelling (REGION_ALIASES: NL00 -> NL01), as source_rows writes it."""
+    cases = " ".join(f"WHEN '{alias}' THEN '{code}'" for alias, code in REGION_ALIASES.items())
+    return f"CASE {column} {cases} ELSE {column} END" if cases else column
+
+
+def basis_condition(plugin) -> tuple[str, list[str]] | None:
+    """A SQL condition on staging.observations (and its parameters) for the rows a source kind's claim basis looks
+    at: its claim_evidence rows (claim_columns), every row of the kind (claimed row by row); None when
+    claim_columns needs no rows besides the claimed ones."""
+    if getattr(plugin, "claim_columns", None) is None:
+        return "source_kind = ?", [plugin.name]
+    evidence = getattr(plugin, "claim_evidence", None)
+    return (f"source_kind = ? AND ({evidence})", [plugin.name]) if evidence is not None else None
 
 
 def rows_read(indicators: Mapping[str, Indicator]) -> tuple[str, list[str]]:

@@ -80,13 +80,19 @@ def corop_members(intervals: pl.DataFrame, years: list[int]) -> pl.DataFrame:
     return pl.concat(frames).unique() if frames else pl.DataFrame(schema=MEMBER_SCHEMA)
 
 
-def _sum_corop(summable: pl.DataFrame, corops: pl.DataFrame) -> pl.DataFrame:
-    """Sums of published COROP values; CR99 is expected in the country only for indicators that publish it."""
+def extra_regio_indicators(published: pl.DataFrame) -> set[str]:
+    """Indicators with a published CR99 figure in some year: the country's sum of COROP regions expects CR99."""
+    return set(published.filter(pl.col("region_code") == EXTRA_REGIO)["indicator"].unique())
+
+
+def _sum_corop(summable: pl.DataFrame, corops: pl.DataFrame, extra_regio: set[str] | None = None) -> pl.DataFrame:
+    """Sums of published COROP values; CR99 is expected in the country only for indicators that publish it
+    (``extra_regio``: those indicators, over every year, when ``summable`` holds some years only)."""
     published = summable.filter(pl.col("region_code").str.starts_with("CR"))
+    with_cr99 = extra_regio_indicators(published) if extra_regio is None else extra_regio
     frames = []
-    for _, values in published.group_by(["indicator"]):
-        members = corops if EXTRA_REGIO in set(values["region_code"]) else corops.filter(
-            pl.col("region_code") != EXTRA_REGIO)
+    for (indicator,), values in published.group_by(["indicator"]):
+        members = corops if indicator in with_cr99 else corops.filter(pl.col("region_code") != EXTRA_REGIO)
         frames.append(_sum_members(values, members, SUM_OF_COROP))
     return pl.concat(frames) if frames else pl.DataFrame(schema=PROFILE_SCHEMA)
 
@@ -122,10 +128,11 @@ def _sum_custom(levels: pl.DataFrame, regions: tuple[CustomRegion, ...], sum_cod
 
 def build_profile(indicators: dict[str, Indicator], published: pl.DataFrame, hierarchy: pl.DataFrame,
                   regions: tuple[CustomRegion, ...], corops: pl.DataFrame | None = None,
-                  flows: pl.DataFrame | None = None) -> pl.DataFrame:
+                  flows: pl.DataFrame | None = None, extra_regio: set[str] | None = None) -> pl.DataFrame:
     """Published values + sums over the hierarchy (municipalities, then COROP regions) + custom regions +
     border flows (computed per region, regiostat.regions.flows) + ratios of sums, one row per (indicator,
-    region, year)."""
+    region, year). Every row depends on its own year only, but for ``extra_regio`` (extra_regio_indicators of
+    every year: given when ``published`` holds some years only)."""
     sum_codes = [c for c, i in indicators.items() if i.aggregation == "sum"]
     base = published.select(
         "indicator", "region_code", "year", "value", pl.lit("published").alias("method"),
@@ -137,7 +144,7 @@ def build_profile(indicators: dict[str, Indicator], published: pl.DataFrame, hie
     # published wins where it exists; aggregation fills the rest: municipalities first, then COROP regions
     levels = pl.concat([base, from_hierarchy.join(base, on=["indicator", "region_code", "year"], how="anti")])
     if corops is not None:
-        from_corop = _sum_corop(summable, corops)
+        from_corop = _sum_corop(summable, corops, extra_regio)
         levels = pl.concat([levels, from_corop.join(levels, on=["indicator", "region_code", "year"], how="anti")])
     custom = _sum_custom(levels, regions, sum_codes)
     profile = pl.concat([levels, custom, *([flows] if flows is not None else [])]).cast(PROFILE_SCHEMA)

@@ -210,14 +210,16 @@ def harmonise_ratio(numerator_frame: pl.DataFrame, denominator_frame: pl.DataFra
 
 def harmonise_indicators(published: pl.DataFrame, changes: pl.DataFrame, *, additive: list[str],
                          boundary_years: tuple[int, ...], weight: str = "inhabitants",
-                         weight_indicator: str = "population") -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
-    """published: (indicator, region_code, year, value). Returns series, contributions and skipped reasons."""
+                         weight_indicator: str = "population", codes: list[str] | None = None,
+                         ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+    """published: (indicator, region_code, year, value). Returns series, contributions and skipped reasons.
+    ``codes``: harmonise only these of ``additive`` (default all; the weight indicator is read either way)."""
     municipal = published.filter(pl.col("region_code").str.starts_with("GM"), pl.col("indicator").is_in(additive))
     totals = (municipal.filter(pl.col("indicator") == weight_indicator)
               .select("region_code", "year", pl.col("value").alias("total")))
     series, parts, skipped = [], [], {}
     for target in boundary_years:
-        for code in additive:
+        for code in additive if codes is None else [c for c in additive if c in codes]:
             frame = municipal.filter(pl.col("indicator") == code, pl.col("year") <= target).select(
                 "region_code", "year", "value")
             if frame.is_empty():
