@@ -130,7 +130,8 @@ def test_closest_real_figure_is_shown_once_verdicts_carry_it(warehouse, tmp_path
     assert "Closest real figure" not in _page(tmp_path / "without", "dutch_techzone")
     with_it = _page(tmp_path / "with", "dutch_techzone")
     assert "Closest real figure" in with_it
-    assert "closest_value: 112.390" in with_it and "closest_table: LISA lisa_gemeente_2017" in with_it
+    assert "112.390 lisa_jobs — GM0109, GM0114, GM0118, GM0160, 2017 (LISA lisa_gemeente_2017" in with_it
+    assert "Verschil / Difference: same definition" in with_it and "closest_value:" not in with_it
 
 
 def test_a_warehouse_without_optional_tables_still_gives_pages(warehouse, tmp_path):

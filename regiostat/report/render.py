@@ -129,12 +129,29 @@ def map_section(page: RegionPage) -> str:
             f'<p class="caption">{escape(page.map.caption)}</p></section>')
 
 
+def _closest_text(closest: dict[str, str]) -> str:
+    """The closest real figure as a reader says it: value and indicator, where and when, from which table; then
+    its definition and how it differs from the claim. Columns reconcile.verdicts may add later follow as is."""
+    if not closest:
+        return "—"
+    get = closest.pop
+    head = " ".join(v for v in (get("closest_value", None), get("closest_indicator", None)) if v)
+    where = ", ".join(v for v in (get("closest_regions", None), get("closest_period", None)) if v)
+    table = get("closest_table", None)
+    parts = [f"{head} — {where}" + (f" ({table})" if table else "")]
+    if (definition := get("closest_definition", None)):
+        parts.append(f"Definitie / Definition: {definition}")
+    if (difference := get("difference", None)):
+        parts.append(f"Verschil / Difference: {difference}")
+    parts += [f"{k}: {v}" for k, v in closest.items()]
+    return ". ".join(p.rstrip(".") for p in parts) + "."
+
+
 def _claim(claim: Claim, with_closest: bool) -> str:
     verdict = labels.label(labels.VERDICTS, claim.verdict)
     fields = [("Genoemd cijfer / Stated figure", f"{claim.stated} ({claim.period})")]
     if with_closest:
-        closest = "; ".join(f"{k}: {v}" for k, v in claim.closest) or "—"
-        fields.append(("Dichtstbijzijnde echte cijfer / Closest real figure", closest))
+        fields.append(("Dichtstbijzijnde echte cijfer / Closest real figure", _closest_text(dict(claim.closest))))
     if claim.decision:
         fields.append(("Besluit / Decision", claim.decision))
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in fields)
