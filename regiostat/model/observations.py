@@ -44,6 +44,20 @@ def concat_or_empty(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) 
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
+def in_batches(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """Frames joined into batches of about ``rows`` rows: fewer, larger writes, memory still bounded."""
+    held: list[pl.DataFrame] = []
+    size = 0
+    for frame in frames:
+        held.append(frame)
+        size += frame.height
+        if size >= rows:
+            yield pl.concat(held, how="vertical")
+            held, size = [], 0
+    if held:
+        yield pl.concat(held, how="vertical")
+
+
 def conform(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     """``frame`` with exactly ``columns``, in order and type; a column it lacks is null."""
     return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from regiostat.indicators.catalogue import Indicator, load_indicators
+from regiostat.model.observations import in_batches
 from regiostat.paths import ProjectPaths
 from regiostat.reconcile import engine
 from regiostat.reconcile.claims_file import load_claims
@@ -36,7 +37,7 @@ from regiostat.reconcile.proxies import load_proxies
 from regiostat.reconcile.rules import RuleTemplate, ground, instantiate, labels, load_rules
 from regiostat.reconcile.screen import QKEY, RULE_SCHEMA, screen
 from regiostat.reconcile.sentences import DutchText
-from regiostat.reconcile.store import ClaimStore, batches
+from regiostat.reconcile.store import ClaimStore
 from regiostat.reconcile.tables import closest_frame, conflict_frame, decision_frame, rule_frame, verdict_frame
 from regiostat.reconcile.warehouse_claims import (
     basis_condition,
@@ -145,7 +146,7 @@ def reconcile_into(con: duckdb.DuckDBPyConnection, paths: ProjectPaths, known_re
     try:
         store = ClaimStore(con, "reconcile.candidates")
         store.append(claims_frame(documents).with_columns(pl.lit(False).alias("is_latest")))
-        for batch in batches(_observations(con, staged, indicators), CLAIM_BATCH):
+        for batch in in_batches(_observations(con, staged, indicators), CLAIM_BATCH):
             store.append(batch)
         engine_q, quiet, checks = _screened(con, store, templates, indicators, custom)
         claims, rules = _engine_claims(store, engine_q, templates, indicators, regions)

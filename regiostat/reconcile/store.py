@@ -10,7 +10,7 @@ quantities the engine must see, the latest figures the closest-figure search can
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import duckdb
 import polars as pl
@@ -112,17 +112,3 @@ class ClaimStore:
 
     def _frame(self, sql: str, columns: Sequence[str]) -> pl.DataFrame:
         return self.con.sql(sql).pl().select(columns).cast({c: STORE_SCHEMA[c] for c in columns})
-
-
-def batches(frames: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
-    """Frames joined into batches of about ``rows`` rows (fewer, larger inserts)."""
-    held: list[pl.DataFrame] = []
-    size = 0
-    for frame in frames:
-        held.append(frame)
-        size += frame.height
-        if size >= rows:
-            yield pl.concat(held, how="vertical")
-            held, size = [], 0
-    if held:
-        yield pl.concat(held, how="vertical")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -29,6 +29,7 @@ from regiostat.model.observations import (
     OBSERVATION_COLUMNS,
     Capture,
     concat_or_empty,
+    in_batches,
 )
 from regiostat.sources.cbs import formats as source_formats
 from regiostat.sources.cbs import statline_csv
@@ -217,7 +218,8 @@ def _read_v4(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
                       for e in files for c in _json_value(landing, e)]
     data = _data_pages(ents, "Observations", table_id, fetch_id)
     pages = _v4_pages(landing, data, table_id, fetch_id, region, period, others)
-    return Capture(table_id, fetch_id, "cbs_v4", _in_batches(pages), measures, _frame(codes, CODE_COLUMNS), [])
+    return Capture(table_id, fetch_id, "cbs_v4", in_batches(pages, BATCH_ROWS), measures,
+                   _frame(codes, CODE_COLUMNS), [])
 
 
 def _v4_pages(landing: LandingZone, pages: list[LandingEntry], table_id: str, fetch_id: str, region: str,
@@ -277,7 +279,7 @@ def _read_v3(landing: LandingZone, entries: list[LandingEntry], spec: TableSpec)
              for r in _rows(landing, e).iter_rows(named=True)]
     batches = _v3_pages(landing, pages, columns, table_id=table_id, fetch_id=fetch_id, region=region, period=period,
                         fixed_period=fixed_period, others=others, topics=layout.topics)
-    return Capture(table_id, fetch_id, entries[0].source, _in_batches(batches), layout.measures,
+    return Capture(table_id, fetch_id, entries[0].source, in_batches(batches, BATCH_ROWS), layout.measures,
                    _frame(codes, CODE_COLUMNS), layout.skipped)
 
 
@@ -330,20 +332,6 @@ def _page_columns(landing: LandingZone, entry: LandingEntry) -> list[str]:
     if entry.media_type == "application/json":
         return _first_row_keys(landing, entry)
     return pl.read_csv(io.BytesIO(landing.read_bytes(entry)), infer_schema=False, n_rows=0).columns
-
-
-def _in_batches(frames: Iterable[pl.DataFrame], rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
-    """Pages joined into batches of about ``rows`` rows: fewer, larger writes, still bounded."""
-    held: list[pl.DataFrame] = []
-    size = 0
-    for frame in frames:
-        held.append(frame)
-        size += frame.height
-        if size >= rows:
-            yield pl.concat(held)
-            held, size = [], 0
-    if held:
-        yield pl.concat(held)
 
 
 # -- StatLine CSV downloads -----------------------------------------------------------------------
