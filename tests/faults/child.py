@@ -86,7 +86,10 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
 
         def copyfile(src, dst, *args, **kwargs):
             dst = Path(dst)
-            if not (dst.name.endswith(".tmp") and publish_path is not None and dst.parent == publish_path.parent):
+            # the plain path's copy only: the version itself is a copy of the build too when the build is already in
+            # the published format (regiostat.publish.storage.in_published_format)
+            if not (dst.name.endswith(".plain.tmp") and publish_path is not None
+                    and dst.parent == publish_path.parent):
                 return real_copy(src, dst, *args, **kwargs)
             _write_half(dst, Path(src).read_bytes())
             _signal_and_hang(marker, f"half of the candidate {dst.name} copied")
