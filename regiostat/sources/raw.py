@@ -2,11 +2,10 @@
 
 Every source writes the same five tables; a feed's rows carry its table ids, so a feed is replaced
 as a whole (re-running gives the same rows, never duplicates) without touching any other feed's.
-Observations go in batch by batch as the source reads them (the pages of a national table), in the one
-transaction that also removes the feed's old rows and records its fingerprint: a page that breaks its
-format, or a crash, leaves raw.* as it was; nothing half-written is ever read. (DuckDB writes a large
-transaction's appends to the file as row groups fill, under its memory limit: 1.87M rows took +70 MB
-at a 96 MB limit. An earlier scratch table outside the transaction wrote every row twice.)
+Observations go in batch by batch as the source reads them (the pages of a national table), first into
+a scratch table outside any transaction (DuckDB keeps a transaction's own appends in memory, a table
+on disk does not), then into raw.* in one transaction with the feed's other rows: a page that breaks
+its format, or a crash, leaves raw.* as it was; nothing half-written is ever read.
 A feed whose complete fetches and configuration are what its rows were read from last time (its
 fingerprint, in meta.layer_state) is not read again.
 """
@@ -34,6 +33,7 @@ from regiostat.model.staging import fetch_table
 from regiostat.sources.protocol import Feed, Source, complete_fetches
 
 RAW_TABLES = ("raw.observations", "raw.measures", "raw.dimension_codes", "raw.fetches", "raw.region_memberships")
+_SCRATCH = "raw._incoming_observations"  # a feed's observations while they are read; never read by anything else
 READER_VERSION = 2  # bump when reading landed files changes what lands in raw.* (every feed is read again)
 
 
@@ -82,11 +82,29 @@ def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed, fingerprint: str | 
     their format check runs again); rows written per table."""
     counts = dict.fromkeys(RAW_TABLES, 0)
     marks = ", ".join("?" for _ in raw.table_ids)
+    small: list[tuple[str, pl.DataFrame]] = []
+    con.execute(f"CREATE OR REPLACE TABLE {_SCRATCH} AS SELECT * FROM raw.observations LIMIT 0")
+    try:
+        for table, frame in _frames(raw):
+            if table == "raw.observations":
+                counts[table] += warehouse.append_rows(con, _SCRATCH, frame)
+            else:
+                small.append((table, frame))
+        _replace(con, raw, small, counts, marks, fingerprint)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_SCRATCH}")
+    return counts
+
+
+def _replace(con: duckdb.DuckDBPyConnection, raw: RawFeed, small: list[tuple[str, pl.DataFrame]],
+             counts: dict[str, int], marks: str, fingerprint: str | None) -> None:
+    """The feed's rows in raw.* swapped for the new ones, and the fingerprint recorded, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
         for table in RAW_TABLES:
             con.execute(f"DELETE FROM {warehouse.qualified(table)} WHERE table_id IN ({marks})", list(raw.table_ids))
-        for table, frame in _frames(raw):
+        con.execute(f"INSERT INTO raw.observations SELECT * FROM {_SCRATCH}")
+        for table, frame in small:
             counts[table] += warehouse.append_rows(con, table, frame)
         state.forget(con, state.RAW_CHECKED, raw.table_ids)
         if fingerprint is not None:
@@ -95,7 +113,6 @@ def write_feed(con: duckdb.DuckDBPyConnection, raw: RawFeed, fingerprint: str | 
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return counts
 
 
 def _frames(raw: RawFeed) -> Iterator[tuple[str, pl.DataFrame]]:
