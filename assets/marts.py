@@ -93,8 +93,9 @@ def profile(settings: RegiostatSettings, duckdb: DuckDBResource) -> dg.Materiali
             for frame in profile_by_years(indicators, regions, lambda ys: warehouse.facts_for_sources(
                     con, sources, columns=columns, years=ys, table=facts), years, tables, across):
                 rows.append(frame)
-            warehouse.write_sorted(con, rows.table, "marts.regional_profile",
-                                   "indicator NULLS FIRST, region_code NULLS FIRST, year NULLS FIRST")
+            warehouse.write_sorted(con, rows.table, "marts.regional_profile",  # rows of plain columns: big batches
+                                   "indicator NULLS FIRST, region_code NULLS FIRST, year NULLS FIRST",
+                                   batch_rows=200_000)
         finally:
             warehouse.drop_spools(con)
         wide_rows = warehouse.build_mart(con, PROFILE_VIEW, settings.paths.views_dir)

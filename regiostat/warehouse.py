@@ -86,7 +86,7 @@ def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame)
     if frame.height == 0:
         return 0
     view = "_regiostat_append"
-    con.register(view, frame.to_arrow())
+    con.register(view, frame.to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy of the text
     try:
         con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM {quote_ident(view)}")
     finally:

@@ -2,10 +2,11 @@
 
 At national scale the warehouse's figures are hundreds of thousands of claims, and the rules and sum checks
 set-based over them as many rows again; held as polars frames they took more than a gigabyte at 1.87M
-staged rows. Here they go into TEMP tables of the run's connection batch by batch (DuckDB spills them to
-its temp directory under its memory limit; they vanish with the connection and are never published), and
-each step asks for the few rows it needs: one group of periods for the screen, the claims of the
-quantities the engine must see, the latest figures the closest-figure search can read.
+staged rows. Here they go batch by batch into reconcile.candidates, and the columns the run reads again into a
+TEMP table of the run's connection (DuckDB spills it to its temp directory under its memory limit; it vanishes
+with the connection and is never published); each step asks for the few rows it needs: one group of periods
+for the screen, the claims of the quantities the engine must see, the latest figures the closest-figure
+search can read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import duckdb
 import polars as pl
 
 from regiostat.reconcile.warehouse_claims import CLAIM_COLUMNS, CLAIM_SCHEMA
-from regiostat.warehouse import TEMP_PREFIX, create_like, insert, registered
+from regiostat.warehouse import TEMP_PREFIX, create_like, groups_of, insert, registered
 
 QKEY = ("indicator", "region", "period")
 ORDER = "_seq"  # the order the claims were made in: reconcile.candidates keeps it
@@ -50,16 +51,8 @@ class ClaimStore:
 
     def period_groups(self, max_rows: int) -> list[list[str]]:
         """The periods claimed, sorted, in groups of at most ``max_rows`` claims (one period may hold more)."""
-        groups: list[list[str]] = []
-        size = 0
-        for period, n in self.con.execute(f"SELECT period, count(*) FROM {self.table} GROUP BY period "
-                                          "ORDER BY period").fetchall():
-            if not groups or size + n > max_rows:
-                groups.append([])
-                size = 0
-            groups[-1].append(period)
-            size += n
-        return groups
+        return groups_of(self.con.execute(f"SELECT period, count(*) FROM {self.table} GROUP BY period "
+                                          "ORDER BY period").fetchall(), max_rows)
 
     def of_periods(self, periods: Sequence[str], columns: Sequence[str]) -> pl.DataFrame:
         """``columns`` of the claims about these periods, in the order they were made."""
