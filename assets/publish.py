@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.checks import WRITER_POOL
 from pipelines.resources import RegiostatSettings
 from regiostat import warehouse
 from regiostat.model import state
@@ -20,7 +21,7 @@ def definitions(upstream: list[dg.AssetKey]) -> dg.Definitions:
     """The publish step, downstream of ``upstream``: every step of the layers readers see."""
 
     @dg.asset(key=PUBLISHED, deps=[k for k in upstream if k.path[0] in READER_LAYERS],
-              group_name="publish", kinds={"duckdb"}, pool="duckdb_writer",
+              group_name="publish", kinds={"duckdb"}, pool=WRITER_POOL,
               description="warehouse/regional.duckdb: the read-only copy analysts and dashboards open. Runs only "
                           "after every upstream blocking check passed; replaced atomically, old versions kept.")
     def regional_warehouse(context: dg.AssetExecutionContext, settings: RegiostatSettings,
