@@ -6,6 +6,7 @@ import polars as pl
 from regiostat.codes import PERIOD_STATUSES, REGION_LEVELS, VALUE_ATTRIBUTES
 from regiostat.indicators.catalogue import AGGREGATIONS, UNVERIFIED, VERIFIED
 from schemas.raw import TABLE_ID
+from schemas.rules_sql import row_sql
 from schemas.staging import PERIOD_CODE, REGION_CODE
 
 CUSTOM_REGION_ID = r"^[a-z][a-z0-9_]{1,63}$"
@@ -49,6 +50,7 @@ class DimRegion(pa.DataFrameModel):
         name = "core.dim_region"
 
     @pa.dataframe_check(error="a region begins before it is abolished")
+    @row_sql("begin_date IS NULL OR abolished_date IS NULL OR begin_date < abolished_date")
     def begins_before_it_ends(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("begin_date").is_null() | pl.col("abolished_date").is_null()
                                       | (pl.col("begin_date") < pl.col("abolished_date"))).alias("ok"))
@@ -131,6 +133,7 @@ class BoundaryChange(pa.DataFrameModel):
         name = "core.boundary_change"
 
     @pa.dataframe_check(error="a change goes from one code to another")
+    @row_sql("from_code <> to_code")
     def from_is_not_to(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("from_code") != pl.col("to_code")).alias("ok"))
 
@@ -148,6 +151,7 @@ class RegionParent(pa.DataFrameModel):
         name = "core.region_parent"
 
     @pa.dataframe_check(error="valid_from_year <= valid_to_year")
+    @row_sql("valid_from_year IS NULL OR valid_to_year IS NULL OR valid_from_year <= valid_to_year")
     def interval_ordered(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("valid_from_year").is_null() | pl.col("valid_to_year").is_null()
                                       | (pl.col("valid_from_year") <= pl.col("valid_to_year"))).alias("ok"))
@@ -183,6 +187,7 @@ class CustomRegion(pa.DataFrameModel):
         unique = ["region_id", "member_set", "member_code"]
 
     @pa.dataframe_check(error="valid_from_year <= valid_to_year")
+    @row_sql("valid_from_year IS NULL OR valid_to_year IS NULL OR valid_from_year <= valid_to_year")
     def membership_ordered(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("valid_from_year").is_null() | pl.col("valid_to_year").is_null()
                                       | (pl.col("valid_from_year") <= pl.col("valid_to_year"))).alias("ok"))

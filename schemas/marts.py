@@ -4,6 +4,7 @@ boundaries. A new mart's model goes here, named by its table (Config.name = "mar
 import pandera.polars as pa
 import polars as pl
 
+from schemas.rules_sql import row_sql
 from schemas.staging import REGION_CODE
 
 YEAR = {"ge": 1800, "le": 2100}
@@ -23,6 +24,7 @@ class JobsMart(pa.DataFrameModel):
         unique = ["region_code", "year", "sector_code"]
 
     @pa.dataframe_check(error="employee_jobs = published figure x 1 000")
+    @row_sql("employee_jobs IS NULL OR abs(employee_jobs - employee_jobs_published * 1000) < 0.5")
     def jobs_scaled(cls, data) -> pl.LazyFrame:
         diff = (pl.col("employee_jobs") - pl.col("employee_jobs_published") * 1000).abs()
         return data.lazyframe.select((pl.col("employee_jobs").is_null() | (diff < 0.5)).alias("ok"))
@@ -78,16 +80,19 @@ class RegionalProfile(pa.DataFrameModel):
         unique = ["region_code", "year", "indicator"]
 
     @pa.dataframe_check(error="members_with_data <= members_expected")
+    @row_sql("coalesce(members_with_data, 0) <= coalesce(members_expected, 1000000000)")
     def coverage_at_most_full(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("members_with_data").fill_null(0)
                                       <= pl.col("members_expected").fill_null(10**9)).alias("ok"))
 
     @pa.dataframe_check(error="percentages lie within 0-100")
+    @row_sql("NOT (unit = '%') OR value BETWEEN 0 AND 100")
     def shares_in_range(cls, data) -> pl.LazyFrame:
         pct = pl.col("unit") == "%"
         return data.lazyframe.select((~pct | pl.col("value").is_between(0, 100)).alias("ok"))
 
     @pa.dataframe_check(error="every region has a name")
+    @row_sql("region_name IS NOT NULL")
     def region_named(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("region_name").is_not_null().alias("ok"))
 
@@ -130,6 +135,7 @@ class MunicipalSeriesHarmonised(pa.DataFrameModel):
         unique = ["indicator", "boundary_year", "region_code", "year"]
 
     @pa.dataframe_check(error="year <= boundary_year; converted exactly when the method is not 'unchanged'")
+    @row_sql("year <= boundary_year AND converted = (method <> 'unchanged')")
     def consistent(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(((pl.col("year") <= pl.col("boundary_year"))
                                       & (pl.col("converted") == (pl.col("method") != "unchanged"))).alias("ok"))

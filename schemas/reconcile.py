@@ -4,11 +4,24 @@ dataframe checks; pandera types only their scalar columns)."""
 import pandera.polars as pa
 import polars as pl
 
+from schemas.rules_sql import row_sql
+
 
 def _within(value: str, low: str = "low", high: str = "high") -> pl.Expr:
     """value in [low, high], within the engine's tolerance (1e-9 relative: float noise, never a real gap)."""
     slack = 1e-9 * pl.max_horizontal(pl.lit(1.0), pl.col(value).abs())
     return pl.col(value).is_null() | ((pl.col(low) <= pl.col(value) + slack) & (pl.col(value) <= pl.col(high) + slack))
+
+
+def _at_least_one_sql(expr: str) -> str:
+    """``pl.max_horizontal(1.0, abs(expr))`` in SQL: polars skips NaN there, DuckDB's greatest() would return it."""
+    return f"greatest(1.0, nullif(abs({expr}), 'NaN'::DOUBLE))"
+
+
+def _within_sql(value: str, low: str = "low", high: str = "high") -> str:
+    """:func:`_within` as SQL over one row."""
+    slack = f"1e-9 * {_at_least_one_sql(value)}"
+    return f"{value} IS NULL OR ({low} <= {value} + {slack} AND {value} <= {high} + {slack})"
 
 
 class Candidates(pa.DataFrameModel):
@@ -29,6 +42,7 @@ class Candidates(pa.DataFrameModel):
         name = "reconcile.candidates"
 
     @pa.dataframe_check(error="low <= value <= high")
+    @row_sql(_within_sql("value"))
     def value_in_interval(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(_within("value").alias("ok"))
 
@@ -63,6 +77,7 @@ class Conflicts(pa.DataFrameModel):
         name = "reconcile.conflicts"
 
     @pa.dataframe_check(error="a conflict names at least one claim and one cause")
+    @row_sql("len(claim_ids) >= 1 AND len(causes) >= 1")
     def names_claims_and_causes(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(((pl.col("claim_ids").list.len() >= 1)
                                       & (pl.col("causes").list.len() >= 1)).alias("ok"))
@@ -90,16 +105,20 @@ class Decisions(pa.DataFrameModel):
         unique = ["indicator", "region", "period"]
 
     @pa.dataframe_check(error="value_low <= value <= value_high")
+    @row_sql(_within_sql("value", "value_low", "value_high"))
     def value_in_its_own_interval(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(_within("value", "value_low", "value_high").alias("ok"))
 
     @pa.dataframe_check(error="the held figure's interval meets what the kept claims allow")
+    @row_sql(f"value IS NULL OR (value_low <= high + 1e-9 * {_at_least_one_sql('value')} "
+             f"AND low <= value_high + 1e-9 * {_at_least_one_sql('value')})")
     def held_interval_meets_the_feasible_one(cls, data) -> pl.LazyFrame:
         slack = 1e-9 * pl.max_horizontal(pl.lit(1.0), pl.col("value").abs())
         meets = (pl.col("value_low") <= pl.col("high") + slack) & (pl.col("low") <= pl.col("value_high") + slack)
         return data.lazyframe.select((pl.col("value").is_null() | meets).alias("ok"))
 
     @pa.dataframe_check(error="a figure outside [low, high] is held only at the edge of its rounding")
+    @row_sql(f"edge_only OR ({_within_sql('value')})")
     def outside_only_at_the_edge(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("edge_only") | _within("value")).alias("ok"))
 
@@ -125,6 +144,7 @@ class Verdicts(pa.DataFrameModel):
         name = "reconcile.verdicts"
 
     @pa.dataframe_check(error="a proxy or definition verdict names its closest real figure")
+    @row_sql("verdict NOT IN ('proxy', 'definition') OR (closest_value IS NOT NULL AND difference IS NOT NULL)")
     def proxy_and_definition_name_a_figure(cls, data) -> pl.LazyFrame:
         named = pl.col("closest_value").is_not_null() & pl.col("difference").is_not_null()
         return data.lazyframe.select((~pl.col("verdict").is_in(["proxy", "definition"]) | named).alias("ok"))
@@ -152,6 +172,7 @@ class ClosestFigures(pa.DataFrameModel):
         unique = ["claim_id", "rank"]
 
     @pa.dataframe_check(error="low <= value <= high")
+    @row_sql(_within_sql("value"))
     def value_in_interval(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(_within("value").alias("ok"))
 
@@ -173,6 +194,7 @@ class SumChecks(pa.DataFrameModel):
         name = "reconcile.sum_checks"
 
     @pa.dataframe_check(error="difference = parts_sum - total")
+    @row_sql(f"abs(difference - (parts_sum - total)) <= 1e-6 * {_at_least_one_sql('total')}")
     def difference_is_parts_minus_total(cls, data) -> pl.LazyFrame:
         gap = (pl.col("difference") - (pl.col("parts_sum") - pl.col("total"))).abs()
         return data.lazyframe.select((gap <= 1e-6 * pl.max_horizontal(pl.lit(1.0), pl.col("total").abs()))

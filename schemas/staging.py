@@ -5,6 +5,7 @@ import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, VALUE_ATTRIBUTES
 from schemas.raw import TABLE_ID
+from schemas.rules_sql import row_sql
 from schemas.validation import cross_row
 
 REGION_CODE = r"^(NL|LD|PV|CR|GM|AM|WK|BU)[0-9]{2,8}$"
@@ -31,11 +32,13 @@ class StagedObservations(pa.DataFrameModel):
     attribution: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(error="value is present exactly when value_attribute is 'None'")
+    @row_sql("(value IS NOT NULL) = (value_attribute = 'None')")
     def value_matches_attribute(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(
             (pl.col("value").is_not_null() == (pl.col("value_attribute") == "None")).alias("ok"))
 
     @pa.dataframe_check(error="multiplied-out value = published value x scale factor")
+    @row_sql("value IS NULL OR abs(value - value_published * scale_factor) <= 0.5 * scale_factor")
     def value_is_scaled(cls, data) -> pl.LazyFrame:
         diff = (pl.col("value") - pl.col("value_published") * pl.col("scale_factor")).abs()
         return data.lazyframe.select((pl.col("value").is_null() | (diff <= 0.5 * pl.col("scale_factor"))).alias("ok"))
@@ -71,5 +74,6 @@ class LisaObservations(pa.DataFrameModel):
         unique = ["region_code", "year", "measure", "sector"]
 
     @pa.dataframe_check(error="reference_date is 1 April of the year")
+    @row_sql("reference_date = make_date(year, 4, 1)")
     def counted_on_1_april(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("reference_date") == pl.date(pl.col("year"), 4, 1)).alias("ok"))

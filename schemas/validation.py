@@ -1,15 +1,17 @@
 """Run a pandera schema and turn its failures into rows a person can read.
 
-A warehouse table is validated where it lies (:func:`validate_table`): small tables whole, large ones
-in bounded batches of rows that together cover every row, so a national table never sits in memory
-at once. Rules that compare rows with each other cannot be judged inside one batch; they run as SQL
-over the whole table instead: ``Config.unique`` and ``Field(unique=True)`` as a GROUP BY, and a
+A warehouse table is validated where it lies (:func:`validate_table`): small tables whole by pandera, large
+ones set-based in DuckDB, so a national table never sits in Python memory and every row is judged in one
+scan: pandera checks the table's columns and dtypes, and every row rule runs as SQL
+(:mod:`schemas.rules_sql`, the first failures with their rowid, file and row). Rules that compare rows with
+each other run as SQL too: ``Config.unique`` and ``Field(unique=True)`` as a GROUP BY, and a
 ``@pa.dataframe_check`` marked with :func:`cross_row` as the SQL it carries.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +19,9 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
-BATCH_ROWS = 50_000  # rows per batch of a large table: bounds the memory of one check step
+from schemas.rules_sql import RowRule, float_columns, row_rules
+
+WHOLE_ROWS = 50_000  # a table up to this size is checked whole by pandera; a larger one set-based in DuckDB
 # Columns that identify a row for a human: where it came from (the raw step sets aside the fetch a failure
 # names), and which figure it is.
 CONTEXT_COLUMNS = ("ID", "Id", "table_id", "fetch_id", "source_path", "source_row", "measure_id", "measure_code",
@@ -85,18 +89,24 @@ def cross_row(sql: str) -> Callable:
 
 
 def validate_table(con, model: type[pa.DataFrameModel], table: str, *, where: dict[str, str] | None = None,
-                   batch_rows: int = BATCH_ROWS, max_cases: int = 200) -> ValidationResult:
+                   whole_rows: int = WHOLE_ROWS, max_cases: int = 200) -> ValidationResult:
     """``model`` over every row of ``table`` (``schema.name``, optionally only rows matching ``where``) in the
-    DuckDB connection ``con``: whole when it fits one batch, else pandera over batches of ``batch_rows`` plus
-    SQL for the rules across rows. A failure's ``row`` is the table's rowid when it was checked in batches."""
+    DuckDB connection ``con``: pandera over the whole frame when it has at most ``whole_rows`` rows, else
+    set-based (columns and dtypes by pandera, row rules and rules across rows as SQL). A failure's ``row`` is
+    the table's rowid when it was checked set-based."""
     source = _Source(con, table, where or {})
     try:
-        if source.rows <= batch_rows:
+        if source.rows <= whole_rows:
             return validate(model, source.frame(), max_cases=max_cases)
-        name = model.__name__
-        cases = source.batched(_row_schema(model), batch_rows, max_cases)
+        empty = source.frame(limit=0)
+        shape = validate(_row_schema(model), empty, max_cases=max_cases)  # columns and dtypes
+        if not shape.passed:
+            return ValidationResult(model.__name__, source.rows, shape.failure_cases)
+        rules = row_rules(model, skip=lambda name: _cross_row_sql(model, name) is not None,
+                          float_columns=float_columns(empty.schema))
+        cases = source.breaking(rules, max_cases)
         cases += source.across_rows(model, max(0, max_cases - len(cases)))
-        return ValidationResult(name, source.rows, cases[:max_cases])
+        return ValidationResult(model.__name__, source.rows, cases[:max_cases])
     finally:
         source.close()
 
@@ -142,22 +152,28 @@ class _Source:
         self.rows = con.execute(f"SELECT count(*) FROM {self.relation} WHERE {self.condition}",
                                 self.params).fetchall()[0][0]
 
-    def frame(self) -> pl.DataFrame:
-        return self.con.sql(f"SELECT * FROM {self.relation} WHERE {self.condition}", params=self.params).pl()
+    def frame(self, limit: int | None = None) -> pl.DataFrame:
+        rows = "" if limit is None else f" LIMIT {limit}"
+        return self.con.sql(f"SELECT * FROM {self.relation} WHERE {self.condition}{rows}", params=self.params).pl()
 
-    def batched(self, schema: pa.DataFrameSchema, batch_rows: int, max_cases: int) -> list[dict]:
-        low, high = self.con.execute(f"SELECT min(rowid), max(rowid) FROM {self.relation} WHERE {self.condition}",
-                                     self.params).fetchall()[0]
-        cases: list[dict] = []
-        for start in range(low, high + 1, batch_rows):
-            batch = self.con.sql(f"SELECT rowid AS _rowid, * FROM {self.relation} WHERE {self.condition} "
-                                 f"AND rowid >= {start} AND rowid < {start + batch_rows}", params=self.params).pl()
-            rowids = batch["_rowid"]
-            result = validate(schema, batch.drop("_rowid"), max_cases=max_cases - len(cases))
-            cases += [{**c, "row": None if c["row"] is None else int(rowids[c["row"]])} for c in result.failure_cases]
-            if len(cases) >= max_cases:
-                break
-        return cases
+    def breaking(self, rules: list[RowRule], max_cases: int) -> list[dict]:
+        """The first rows (by rowid) that break any rule, one case per rule broken, grouped by rule as pandera
+        groups them; one scan of the table."""
+        if not rules or max_cases <= 0:
+            return []
+        flags = ", ".join(f"{r.fails} AS _breaks_{i}" for i, r in enumerate(rules))
+        found = self.con.sql(f"SELECT rowid AS _rowid, *, {flags} FROM {self.relation} WHERE {self.condition} "
+                             f"AND ({' OR '.join(r.fails for r in rules)}) ORDER BY rowid LIMIT {max_cases}",
+                             params=self.params).pl()
+        columns = [c for c in found.columns if c != "_rowid" and not c.startswith("_breaks_")]
+        context = [c for c in CONTEXT_COLUMNS if c in columns]
+        cases = []
+        for i, rule in enumerate(rules):
+            for row in found.filter(pl.col(f"_breaks_{i}")).iter_rows(named=True):
+                value = json.dumps({c: row[c] for c in columns}, default=str) if rule.whole_row else row[rule.column]
+                cases.append(dict(row=row["_rowid"], column=rule.column, check=rule.check, value=value,
+                                  **{c: row[c] for c in context}))
+        return cases[:max_cases]
 
     def across_rows(self, model: type[pa.DataFrameModel], limit: int) -> list[dict]:
         cases: list[dict] = []

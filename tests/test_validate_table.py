@@ -32,41 +32,41 @@ def _staged_rows(n: int) -> pl.DataFrame:
     return _staged([{"period_raw": f"{1900 + i}JJ00", "source_row": i} for i in range(n)])
 
 
-@pytest.mark.parametrize("batch_rows", [3, 1_000])  # batched, and whole
-def test_good_rows_pass_in_batches_and_whole(con, batch_rows):
+@pytest.mark.parametrize("whole_rows", [3, 1_000])  # set-based, and whole
+def test_good_rows_pass_in_batches_and_whole(con, whole_rows):
     _store(con, "staging.observations", _staged_rows(10))
-    result = validate_table(con, StagedObservations, "staging.observations", batch_rows=batch_rows)
+    result = validate_table(con, StagedObservations, "staging.observations", whole_rows=whole_rows)
     assert result.passed and result.rows == 10
 
 
-@pytest.mark.parametrize("batch_rows", [3, 1_000])
-def test_a_bad_value_in_any_batch_is_found_with_its_file_and_row(con, batch_rows):
+@pytest.mark.parametrize("whole_rows", [3, 1_000])
+def test_a_bad_value_in_any_batch_is_found_with_its_file_and_row(con, whole_rows):
     bad = _staged_rows(10).with_columns(
         pl.when(pl.col("source_row") == 8).then(pl.lit("Emmen")).otherwise("region_code").alias("region_code"))
     _store(con, "staging.observations", bad)
-    result = validate_table(con, StagedObservations, "staging.observations", batch_rows=batch_rows)
+    result = validate_table(con, StagedObservations, "staging.observations", whole_rows=whole_rows)
     assert [(c["column"], c["value"], c["source_row"], c["source_path"]) for c in result.failure_cases] == [
         ("region_code", "Emmen", 8, "files/x.csv")]
     assert result.failure_cases[0]["row"] == 8  # the table's rowid (inserted in order)
 
 
-@pytest.mark.parametrize("batch_rows", [2, 1_000])
-def test_two_latest_rows_of_one_key_in_different_batches_are_found(con, batch_rows):
+@pytest.mark.parametrize("whole_rows", [2, 1_000])
+def test_two_latest_rows_of_one_key_in_different_batches_are_found(con, whole_rows):
     rows = _staged_rows(4)
     twin = rows.slice(0, 1).with_columns(pl.lit(99, pl.Int64).alias("source_row"))  # same key, also marked latest
     _store(con, "staging.observations", pl.concat([rows, twin]))
-    result = validate_table(con, StagedObservations, "staging.observations", batch_rows=batch_rows)
+    result = validate_table(con, StagedObservations, "staging.observations", whole_rows=whole_rows)
     assert not result.passed
     assert {c["check"] for c in result.failure_cases} == {
         "one latest row per (table, measure, region, period, dimensions)"}
     assert {c["period_code"] for c in result.failure_cases} == {"1900JJ00"}
 
 
-@pytest.mark.parametrize("batch_rows", [2, 1_000])
-def test_duplicate_fact_keys_split_over_batches_are_found(con, batch_rows):
+@pytest.mark.parametrize("whole_rows", [2, 1_000])
+def test_duplicate_fact_keys_split_over_batches_are_found(con, whole_rows):
     fact = _staged_rows(3).select(FactObservation.to_schema().columns.keys())
     _store(con, "core.fact_observation", pl.concat([fact, fact.slice(2, 1)]))
-    result = validate_table(con, FactObservation, "core.fact_observation", batch_rows=batch_rows)
+    result = validate_table(con, FactObservation, "core.fact_observation", whole_rows=whole_rows)
     assert {c["check"] for c in result.failure_cases} == {"multiple_fields_uniqueness"}
     assert {c["period_code"] for c in result.failure_cases} == {"1902JJ00"}
 
@@ -75,17 +75,17 @@ def test_only_the_rows_asked_for_are_checked(con):
     frame = pl.DataFrame([_raw(source_row=i, table_id="83582NED" if i < 5 else "70072NED",
                                value_raw="62,2" if i >= 5 else "1") for i in range(10)], schema=OBSERVATION_COLUMNS)
     _store(con, "raw.observations", frame)
-    for batch_rows in (2, 1_000):
+    for whole_rows in (2, 1_000):
         assert validate_table(con, RawObservations, "raw.observations", where={"table_id": "83582NED"},
-                              batch_rows=batch_rows).passed
+                              whole_rows=whole_rows).passed
         bad = validate_table(con, RawObservations, "raw.observations", where={"table_id": "70072NED"},
-                             batch_rows=batch_rows)
+                             whole_rows=whole_rows)
         assert bad.rows == 5 and {c["source_row"] for c in bad.failure_cases} == {5, 6, 7, 8, 9}
 
 
 def test_batches_stop_at_the_case_limit_and_say_how_many_rows_there_were(con):
     bad = _staged_rows(50).with_columns(pl.lit("Emmen").alias("region_code"))
     _store(con, "staging.observations", bad)
-    result = validate_table(con, StagedObservations, "staging.observations", batch_rows=7, max_cases=10)
+    result = validate_table(con, StagedObservations, "staging.observations", whole_rows=7, max_cases=10)
     assert len(result.failure_cases) == 10 and result.rows == 50
     assert validate(StagedObservations, bad).failure_cases  # the whole-frame check agrees that it fails
