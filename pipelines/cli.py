@@ -17,13 +17,14 @@ def _build(args: argparse.Namespace) -> int:
     if args.live:
         os.environ["REGIOSTAT_MODE"] = "live"
     from pipelines import timings
-    from pipelines.definitions import make_definitions
     from pipelines.instance import cli_instance
     from pipelines.summary import summary_lines
     from regiostat.configkeys import ConfigError
 
     started = time.perf_counter()
     try:  # importing the definitions module builds its default definitions, which read the config too
+        from pipelines.definitions import make_definitions
+
         defs = make_definitions(args.home)
     except ConfigError as exc:  # names file, entry and key: a traceback would hide it
         print(f"config error: {exc}", file=sys.stderr)

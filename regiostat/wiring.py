@@ -23,6 +23,8 @@ import polars as pl
 from regiostat.configkeys import ConfigError
 from regiostat.indicators.catalogue import Indicator, Source, load_indicators
 from regiostat.paths import ProjectPaths
+from regiostat.reconcile.proxies import load_proxies
+from regiostat.reconcile.rules import load_rules
 from regiostat.regions.custom import load_region_config
 from regiostat.sources import registry
 from regiostat.sources.cbs.catalog import load_catalog
@@ -124,7 +126,10 @@ def check_config(paths: ProjectPaths) -> Tables:
     """Load every config file strictly and check the wiring that needs no data; the tables, for later checks."""
     tables = configured_tables(paths)  # loads config/tables.toml strictly
     load_region_config(paths.regions_toml)
-    check_wiring(load_indicators(paths.indicators_toml), tables, paths.indicators_toml)
+    indicators = load_indicators(paths.indicators_toml)
+    check_wiring(indicators, tables, paths.indicators_toml)
+    load_rules(paths.rules_toml, indicators=indicators)  # read by the reconciliation: its errors come first too
+    load_proxies(paths.proxies_toml, indicators=set(indicators))
     return tables
 
 

@@ -6,6 +6,7 @@ live filter that fetched only all ages) are caught as they were written."""
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +15,8 @@ import pytest
 from regiostat.configkeys import ConfigError
 from regiostat.indicators.catalogue import IndicatorConfigError
 from regiostat.paths import ProjectPaths
+from regiostat.reconcile.proxies import ProxyConfigError
+from regiostat.reconcile.rules import RuleConfigError
 from regiostat.regions.custom import RegionConfigError
 from regiostat.sources.cbs.catalog import CatalogError
 from regiostat.sources.cbs.live_filter import LiveFilterError, admits
@@ -132,6 +135,13 @@ def test_dead_indicator_3_codes_the_live_filter_never_fetches_stop_the_run(tmp_p
      "[harmonisation]: unknown key 'years'"),
     ("regions_toml", "[harmonisation]", "[harmonise]\n[harmonisation]", RegionConfigError,
      "top level: unknown key 'harmonise'"),
+    ("rules_toml", 'id = "industry_within_bf"\nkind = "sum"', 'id = "industry_within_bf"\nkind = "sum"\nweight = 2',
+     RuleConfigError, "rule 'industry_within_bf': field 'weight': unknown field"),
+    ("proxies_toml", 'indicator = "lisa_jobs"\nproxy = "cbs_employee_jobs"',
+     'indicator = "lisa_jobs"\nproxy = "cbs_employee_jobs"\nweight = 2', ProxyConfigError,
+     "[[proxy]] #1: key 'weight': unknown key"),
+    ("proxies_toml", 'proxy = "cbs_employee_jobs"', 'proxy = "cbs_employee_jobz"', ProxyConfigError,
+     "unknown indicator 'cbs_employee_jobz' (not in indicators.toml)"),
 ])
 def test_an_unknown_key_anywhere_stops_the_run_naming_file_entry_and_key(tmp_path, file, old, new, error, named):
     paths = _project(tmp_path, lambda p: _replace(getattr(p, file), old, new))
@@ -193,6 +203,7 @@ def test_regiostat_build_stops_before_any_step_naming_file_entry_and_key(tmp_pat
         'measure = "M000352", dimensions = { Geslacht = "T001038", Leeftijd = "99999"'))
     shutil.copytree(PATHS.sql_dir, paths.sql_dir)
     monkeypatch.setenv("REGIOSTAT_PROJECT_DIR", str(paths.root))
+    monkeypatch.delitem(sys.modules, "pipelines.definitions", raising=False)  # imported afresh, as by the command
     assert main(["--home", str(tmp_path / "home"), "build"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"config error: {paths.indicators_toml}: indicator 'population' source 1: key 'dimensions'")

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from regiostat.codes import REGION_LEVELS
+from regiostat.configkeys import ConfigError
 
 
-class ProxyConfigError(ValueError):
+class ProxyConfigError(ConfigError):
     """config/proxies.toml is malformed; names the file, the entry and the key."""
 
 

@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regiostat.configkeys import ConfigError
 from regiostat.indicators.catalogue import Indicator
 from regiostat.reconcile.model import Quantity, Rule, find_root, is_year, parse_change
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class RuleConfigError(ValueError):
+class RuleConfigError(ConfigError):
     """A rule in the catalogue is malformed; names the rule and the field."""
 
     def __init__(self, rule: str, field_name: str, message: str, *, source: str = "rules.toml") -> None:
