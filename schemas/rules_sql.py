@@ -5,7 +5,8 @@ rule, with pandera's own semantics: a check sees non-null values only (a null re
 pandera's ``ignore_na``), a non-nullable float column refuses NaN as well as null, and a failure is labelled as
 pandera labels it (``not_nullable``, ``str_matches('^...$')``, the dataframe check's error text). Built-in
 checks are translated here; a dataframe check gives its SQL with :func:`row_sql`. Dtypes, missing and extra
-columns are not row rules: :func:`schemas.validation.validate_table` leaves them to pandera on a first slice.
+columns are not row rules: :func:`schemas.validation.validate_table` leaves them to pandera on the table's
+columns (an empty frame of them).
 """
 
 from __future__ import annotations
