@@ -9,10 +9,11 @@ last fetch. Ids, dates and titles are generated and say so; nothing here is CBS 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from benchmarks.project import make_project, shipped_tables
-from regiostat.landing.zone import LandingZone
+from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone, fetch_digest
 
 FETCHED = "2026-01-01T00:00:00"
 CHANGED = "2026-02-01T00:00:00"
@@ -62,3 +63,34 @@ def catalogs(n: int, others: int) -> dict[str, bytes]:
 def _modified(i: int, api: str, *, fetched: bool) -> str:
     stamp = FETCHED if fetched or i % 10 else CHANGED  # every tenth table changed since its last fetch
     return stamp + ("+01:00" if api == "v4" else "")
+
+
+def landing_questions(target: Path, n: int, fetches: int = 12, pages: int = 20) -> dict:
+    """What the raw step asks the landing zone per table (its fetches in use, the rows of the newest), timed over N
+    tables with a year of monthly fetches of ``pages`` pages each: a SYNTHETIC manifest, rows only (no files)."""
+    lines = []
+    for month in range(1, fetches + 1):
+        for table in table_ids(n):
+            fetch_id = f"2026{month:02d}01T000000Z-{table}"
+            files = [LandingEntry(source="cbs_v3_feed", table_id=table, entity="TypedDataSet", page=page,
+                                  origin=f"synthetic://{table}", fetched_at=f"2026-{month:02d}-01T00:00:00Z",
+                                  sha256="0" * 64, path=f"files/{table}/{fetch_id}/TypedDataSet-p{page:05d}.json",
+                                  media_type="application/json", fetch_id=fetch_id, rows=10_000)
+                     for page in range(1, pages + 1)]
+            done = LandingEntry(source="cbs_v3_feed", table_id=table, entity=COMPLETE_ENTITY, page=0,
+                                origin=f"synthetic://{table}", fetched_at=files[0].fetched_at,
+                                sha256=fetch_digest(files), path="", media_type="", fetch_id=fetch_id,
+                                rows=10_000 * pages, files=pages)
+            lines += [e.to_json() for e in (*files, done)]
+    zone = LandingZone(target / "manifest-questions")
+    zone.root.mkdir(parents=True, exist_ok=True)
+    zone.manifest_path.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    zone.entries()
+    read = time.perf_counter()
+    for table in table_ids(n):
+        newest = zone.usable_completes((table,))[-1]
+        zone.rows_of_fetch(newest.fetch_id)
+    asked = time.perf_counter()
+    return {"manifest_rows": len(lines), "manifest_read_s": round(read - started, 3),
+            "questions_s": round(asked - read, 3)}

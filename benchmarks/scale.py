@@ -363,7 +363,11 @@ def _definitions_lines(measured: dict | None) -> list[str]:
             f"({d['assets']} assets, {d['partitions']:,} partitions of landing/cbs); "
             f"sensor tick {d['sensor_tick_s']:.2f} s "
             f"({d['run_requests']} run requests, {d['observations']:,} observations); process wall "
-            f"{measured['wall_s']:.1f} s, peak RSS {measured['peak_rss_mb']:.0f} MB  (target: Definitions < 10 s)"]
+            f"{measured['wall_s']:.1f} s, peak RSS {measured['peak_rss_mb']:.0f} MB  (target: Definitions < 10 s)",
+            *([f"  the landing zone with a year of monthly fetches of each table ({d['landing_manifest_rows']:,} "
+               f"SYNTHETIC manifest rows): read {d['landing_manifest_read_s']:.2f} s; each table's fetches in use "
+               f"and its newest fetch's rows, all {d['tables']:,} tables {d['landing_questions_s']:.2f} s"]
+              if "landing_questions_s" in d else [])]
 
 
 def _show(ratio: dict) -> str:

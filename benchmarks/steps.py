@@ -117,7 +117,8 @@ def definitions_and_tick(work: Path, tables: int, others: int) -> dict:
         tick = sensor.evaluate_tick(context)
         ticked = time.perf_counter()
     partitions = graph.get(dg.AssetKey(["landing", "cbs"])).partitions_def.get_partition_keys()
-    return {"tables": tables, "catalog_entries": tables + others, "assets": len(graph.get_all_asset_keys()),
+    landing = {f"landing_{k}": v for k, v in catalog.landing_questions(work, tables).items()}
+    return {**landing, "tables": tables, "catalog_entries": tables + others, "assets": len(graph.get_all_asset_keys()),
             "partitions": len(partitions), "import_s": round(imported - started, 3),
             "definitions_s": round(loaded - loading, 3), "sensor_tick_s": round(ticked - ticking, 3),
             "run_requests": len(tick.run_requests or []), "observations": len(tick.asset_events or []),

@@ -110,3 +110,32 @@ def test_verified_path_checks_the_sha256_of_a_gzipped_file_without_reading_it_wh
     (tmp_path / entry.path).write_bytes(gzip.compress(b'{"value": [666]}'))
     with pytest.raises(LandingError, match="sha256"):
         zone.verified_path(entry)
+
+
+def test_a_fetch_s_and_a_table_s_rows_are_what_a_scan_of_the_manifest_finds(tmp_path):
+    """The per-fetch and per-table lookups (an index kept as the manifest is read) answer as a full scan does: in
+    landing order, with rows another process appended since, a whole last line without its newline, and after
+    the manifest was replaced."""
+    mine, theirs = LandingZone(tmp_path), LandingZone(tmp_path)
+
+    def agree():
+        rows = mine.entries()
+        for fetch in {e.fetch_id for e in rows} | {"nothing"}:
+            assert mine.rows_of_fetch(fetch) == [e for e in rows if e.fetch_id == fetch]
+        for tables in ({"84826NED"}, {"70072NED"}, {"84826NED", "70072NED"}, {"99999NED"}):
+            assert mine.rows_of_tables(t.lower() for t in tables) == [e for e in rows if e.table_id in tables]
+
+    for n, table in enumerate(["84826NED", "70072NED", "84826NED"]):
+        _write(mine, content=f'{{"value": [{n}]}}'.encode(), table_id=table, fetch_id=f"f{n}")
+        mine.mark_complete(table, f"f{n}", source="cbs_v4", origin="http://x", rows=0)
+    agree()
+    _write(theirs, content=b'{"value": [9]}', table_id="70072NED", fetch_id="f1", entity="Other")
+    agree()
+    whole = mine.manifest_path.read_bytes()
+    mine.manifest_path.write_bytes(whole.rstrip(b"\n"))  # a crash between a row and its newline: the row counts
+    agree()
+    assert mine.rows_of_fetch("f1")[-1].entity == "Other"
+    mine.manifest_path.unlink()
+    mine.manifest_path.write_bytes(whole.split(b"\n", 2)[2])  # replaced: read anew
+    agree()
+    assert [e.fetch_id for e in mine.usable_completes(("70072ned",))] == ["f1"]

@@ -46,9 +46,8 @@ class FetchState:
 def fetch_states(zone: LandingZone, table_id: str | None = None) -> list[FetchState]:
     """Every fetch (of one table), in the order its first row was landed."""
     rows: dict[str, list[LandingEntry]] = {}
-    for e in zone.entries():
-        if table_id is None or e.table_id == table_id.upper():
-            rows.setdefault(e.fetch_id, []).append(e)
+    for e in zone.entries() if table_id is None else zone.rows_of_tables([table_id]):
+        rows.setdefault(e.fetch_id, []).append(e)
     return [_state(fetch_rows) for fetch_rows in rows.values()]
 
 
@@ -72,17 +71,17 @@ def mark_failed(zone: LandingZone, fetch_id: str, reason: str) -> LandingEntry:
     if done is None:
         raise LandingError(f"fetch {fetch_id} is not a complete fetch in {zone.root}; only those can fail their "
                            "raw checks")
-    state = _state([e for e in zone.entries() if e.fetch_id == fetch_id])
+    rows = zone.rows_of_fetch(fetch_id)
+    state = _state(rows)
     if state.state in (FAILED, RETIRED):
-        return next(e for e in zone.entries() if e.fetch_id == fetch_id and e.entity in (FAILED_ENTITY,
-                                                                                      RETIRED_ENTITY))
+        return next(e for e in rows if e.entity in (FAILED_ENTITY, RETIRED_ENTITY))
     return zone.mark_fetch(done, FAILED_ENTITY, reason)
 
 
 def retire(zone: LandingZone, fetch_id: str, reason: str = "retired by an operator") -> LandingEntry:
     """Retire a failed fetch (or one that never completed): kept on disk, never read, no longer reported. A
     complete fetch in use is refused: retiring it would silently take its rows out of the warehouse."""
-    rows = [e for e in zone.entries() if e.fetch_id == fetch_id]
+    rows = zone.rows_of_fetch(fetch_id)
     if not rows:
         raise LandingError(f"no fetch {fetch_id!r} in {zone.manifest_path} (regiostat fetches lists them)")
     state = _state(rows)
@@ -137,7 +136,7 @@ def set_aside_line(rows: list[dict[str, str | None]], shown: int = 3) -> str:
 
 
 def _complete_row(zone: LandingZone, fetch_id: str) -> LandingEntry | None:
-    return next((e for e in zone.entries() if e.fetch_id == fetch_id and e.entity == COMPLETE_ENTITY), None)
+    return next((e for e in zone.rows_of_fetch(fetch_id) if e.entity == COMPLETE_ENTITY), None)
 
 
 def describe(states: list[FetchState]) -> str:

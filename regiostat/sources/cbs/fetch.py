@@ -118,7 +118,7 @@ class _Run:
     def open(cls, landing: LandingZone, table_id: str, sources: set[str], *, first_urls: set[str],
              modified: str | None, version: str | None) -> _Run:
         """Continue the newest fetch of this table if it never completed, else start a new one."""
-        mine = [e for e in landing.entries() if e.table_id == table_id.upper() and e.source in sources]
+        mine = [e for e in landing.rows_of_tables([table_id]) if e.source in sources]
         if mine:
             fetch_id = mine[-1].fetch_id
             files = [e for e in mine if e.fetch_id == fetch_id]
