@@ -4,6 +4,7 @@
     python -m benchmarks.steps duckdb --pages DIR --db FILE  DuckDB read_json_auto of those pages -> table
     python -m benchmarks.steps rebuild --home DIR            full_refresh minus every landing asset
     python -m benchmarks.steps definitions --work DIR --tables N   Definitions load and a catalog sensor tick
+    python -m benchmarks.steps landing --work DIR --tables N       the raw step's landing-zone questions, N tables
 
 Each prints one JSON line at the end (rows and counts) for the parent to read.
 """
@@ -117,8 +118,7 @@ def definitions_and_tick(work: Path, tables: int, others: int) -> dict:
         tick = sensor.evaluate_tick(context)
         ticked = time.perf_counter()
     partitions = graph.get(dg.AssetKey(["landing", "cbs"])).partitions_def.get_partition_keys()
-    landing = {f"landing_{k}": v for k, v in catalog.landing_questions(work, tables).items()}
-    return {**landing, "tables": tables, "catalog_entries": tables + others, "assets": len(graph.get_all_asset_keys()),
+    return {"tables": tables, "catalog_entries": tables + others, "assets": len(graph.get_all_asset_keys()),
             "partitions": len(partitions), "import_s": round(imported - started, 3),
             "definitions_s": round(loaded - loading, 3), "sensor_tick_s": round(ticked - ticking, 3),
             "run_requests": len(tick.run_requests or []), "observations": len(tick.asset_events or []),
@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     defs.add_argument("--work", type=Path, required=True)
     defs.add_argument("--tables", type=int, default=1000)
     defs.add_argument("--others", type=int, default=4000)
+    landing = sub.add_parser("landing")
+    landing.add_argument("--work", type=Path, required=True)
+    landing.add_argument("--tables", type=int, default=1000)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.step == "network":
@@ -156,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         report = duckdb_floor(args.pages, args.db)
     elif args.step == "definitions":
         report = definitions_and_tick(args.work, args.tables, args.others)
+    elif args.step == "landing":
+        from benchmarks import catalog
+
+        report = catalog.landing_questions(args.work, args.tables)
     else:
         report = rebuild_from_landing(args.home)
     print(json.dumps({**report, "inner_s": round(time.perf_counter() - started, 3)}))
