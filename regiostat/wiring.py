@@ -7,8 +7,8 @@ not have. Each such indicator would come out empty without a word; here it stops
 file (config/indicators.toml), the indicator, its source and the key. The checks are a table, like the
 claims loader's: one function per key, run in order, the first message is reported.
 
-:func:`check_config` loads every config file strictly (unknown keys included) and checks the wiring that
-needs no data; :func:`check_landed` adds what the landed metadata shows (raw.measures and
+:func:`check_config` loads every config file but the claims files strictly (unknown keys included) and checks the
+wiring that needs no data; :func:`check_landed` adds what the landed metadata shows (raw.measures and
 raw.dimension_codes: declared measures of a bundled capture, or CBS's own DataProperties / MeasureCodes).
 """
 
@@ -123,7 +123,8 @@ def configured_tables(paths: ProjectPaths) -> Tables:
 
 
 def check_config(paths: ProjectPaths) -> Tables:
-    """Load every config file strictly and check the wiring that needs no data; the tables, for later checks."""
+    """Load every config file strictly and check the wiring that needs no data; the tables, for later checks. The
+    claims files (config/claims/) are checked by the reconciliation: they name regions only the landed data knows."""
     tables = configured_tables(paths)  # loads config/tables.toml strictly
     load_region_config(paths.regions_toml)
     indicators = load_indicators(paths.indicators_toml)

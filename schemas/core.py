@@ -6,7 +6,7 @@ import polars as pl
 from regiostat.codes import PERIOD_STATUSES, REGION_LEVELS, VALUE_ATTRIBUTES
 from regiostat.indicators.catalogue import AGGREGATIONS, UNVERIFIED, VERIFIED
 from schemas.raw import TABLE_ID
-from schemas.rules_sql import row_sql
+from schemas.rules_sql import NON_SPACE_TEXT, row_sql
 from schemas.staging import PERIOD_CODE, REGION_CODE
 
 CUSTOM_REGION_ID = r"^[a-z][a-z0-9_]{1,63}$"
@@ -97,8 +97,8 @@ class DimDimensionCode(pa.DataFrameModel):
     """Titles of every other dimension's codes, one row per table, dimension and code."""
 
     table_id: str = pa.Field(str_matches=TABLE_ID)
-    dimension: str = pa.Field(str_matches=r"^\S+$")
-    code: str = pa.Field(str_matches=r"^\S+$")
+    dimension: str = pa.Field(str_matches=NON_SPACE_TEXT)
+    code: str = pa.Field(str_matches=NON_SPACE_TEXT)
     title: str = pa.Field(nullable=True)
 
     class Config:

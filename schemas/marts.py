@@ -123,7 +123,7 @@ class MunicipalSeriesHarmonised(pa.DataFrameModel):
 
     indicator: str
     boundary_year: int = pa.Field(**YEAR)
-    region_code: str = pa.Field(str_matches=r"^GM\d{4}$")
+    region_code: str = pa.Field(str_matches=r"^GM[0-9]{4}$")
     year: int = pa.Field(**YEAR)
     value: float
     converted: bool
@@ -146,9 +146,9 @@ class MunicipalSeriesContributions(pa.DataFrameModel):
 
     indicator: str
     boundary_year: int = pa.Field(**YEAR)
-    region_code: str = pa.Field(str_matches=r"^GM\d{4}$")
+    region_code: str = pa.Field(str_matches=r"^GM[0-9]{4}$")
     year: int = pa.Field(**YEAR)
-    contributor_code: str = pa.Field(str_matches=r"^GM\d{4}$")
+    contributor_code: str = pa.Field(str_matches=r"^GM[0-9]{4}$")
     contributor_weight: float = pa.Field(gt=0, le=1)
     contributed_value: float
 

@@ -4,10 +4,11 @@ import pandera.polars as pa
 import polars as pl
 
 from regiostat.codes import VALUE_ATTRIBUTES
+from schemas.rules_sql import SPACE
 from schemas.validation import cross_row
 
 # A published value: a number, StatLine's "." for missing, or empty (right-aligned, so padded).
-VALUE_TEXT = r"^\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?|\.)?\s*$"
+VALUE_TEXT = rf"^{SPACE}*(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\.)?{SPACE}*$"
 # A source's table id: a CBS table (83582NED), LISA, a municipality list (GEBIEDEN2024)
 TABLE_ID = r"^[0-9A-Z][0-9A-Z_]{2,19}$"
 
@@ -18,8 +19,8 @@ class RawObservations(pa.DataFrameModel):
     source_path: str = pa.Field(nullable=False)
     source_row: int = pa.Field(nullable=True)
     measure_code: str = pa.Field(str_length={"min_value": 1})
-    region_raw: str = pa.Field(str_matches=r"^\s*[A-Z]{2}[0-9A-Z]{2,8}\s*$")
-    period_raw: str = pa.Field(str_matches=r"^\s*\d{4}[A-Z0-9]{2}\d{2}\s*$")
+    region_raw: str = pa.Field(str_matches=rf"^{SPACE}*[A-Z]{{2}}[0-9A-Z]{{2,8}}{SPACE}*$")
+    period_raw: str = pa.Field(str_matches=rf"^{SPACE}*[0-9]{{4}}[A-Z0-9]{{2}}[0-9]{{2}}{SPACE}*$")
     other_dims_raw: str = pa.Field(nullable=False)
     value_raw: str = pa.Field(nullable=True, str_matches=VALUE_TEXT)
     value_attribute_raw: str = pa.Field(nullable=True, isin=list(VALUE_ATTRIBUTES))
@@ -83,8 +84,8 @@ class RegionMemberships(pa.DataFrameModel):
     when two sources (or two downloads of one table) state the same snapshot."""
 
     table_id: str
-    member_code: str = pa.Field(str_matches=r"^(GM\d{4}|CR\d{2}|PV\d{2}|LD\d{2})$")
-    parent_code: str = pa.Field(str_matches=r"^(AM|CR|PV|LD)\d{2}$")
+    member_code: str = pa.Field(str_matches=r"^(GM[0-9]{4}|CR[0-9]{2}|PV[0-9]{2}|LD[0-9]{2})$")
+    parent_code: str = pa.Field(str_matches=r"^(AM|CR|PV|LD)[0-9]{2}$")
     snapshot_year: int = pa.Field(ge=1800, le=2100)
 
     class Config:

@@ -11,11 +11,22 @@ columns (an empty frame of them).
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandera.polars as pa
 import polars as pl
+
+# polars reads \d, \s, \S and \w as Unicode classes, DuckDB (RE2) as ASCII ones: a pattern spells its classes out
+# with these, so both engines judge "GM\u0661\u0662\u0663\u0664" or a non-breaking space alike. The spaces are the
+# ones staging trims (regiostat.model.staging: space, tab, line feed, carriage return).
+SPACE_CHARS = r" \t\n\r"
+SPACE = f"[{SPACE_CHARS}]"
+NON_SPACE = f"[^{SPACE_CHARS}]"
+NON_SPACE_TEXT = f"^{NON_SPACE}+$"
+_ENGINE_DEPENDENT = re.compile(r"\\[dDsSwWbB]")
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,9 @@ def _builtin(check: pa.Check, col: str) -> str:
     s = check.statistics
     if check.name == "str_matches":
         pattern = s["pattern"] if s["pattern"].startswith("^") else f"^{s['pattern']}"
+        if _ENGINE_DEPENDENT.search(pattern):
+            raise NoSqlForRule(f"pattern {pattern!r}: \\d, \\s, \\w and \\b match differently in polars and DuckDB; "
+                               "spell the class out ([0-9], schemas.rules_sql.SPACE, ...)")
         return f"regexp_matches({col}, {_literal(pattern)})"
     if check.name == "str_length":
         if s.get("exact_value") is not None:
@@ -82,8 +96,9 @@ def _builtin(check: pa.Check, col: str) -> str:
         bounds = [f"length({col}) {op} {int(s[key])}" for key, op in (("min_value", ">="), ("max_value", "<="))
                   if s.get(key) is not None]
         return " AND ".join(bounds) or "TRUE"
-    if check.name in ("isin", "notin"):
-        values = ", ".join(_literal(v) for v in s["allowed_values" if check.name == "isin" else "forbidden_values"])
+    if check.name in ("isin", "notin"):  # a null value is not judged (ignore_na), so a None in the list is moot
+        listed = s["allowed_values" if check.name == "isin" else "forbidden_values"]
+        values = ", ".join(_literal(v) for v in listed if v is not None) or "NULL"
         return f"{col} {'' if check.name == 'isin' else 'NOT '}IN ({values})"
     if check.name == "str_startswith":
         return f"starts_with({col}, {_literal(s['string'])})"
@@ -106,9 +121,11 @@ _COMPARISONS = {"greater_than_or_equal_to": ">=", "less_than_or_equal_to": "<=",
 def _literal(value: object) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise NoSqlForRule(f"no SQL literal for {value!r} in a check")
 
 
 def _quoted(name: str) -> str:

@@ -5,11 +5,13 @@ import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, VALUE_ATTRIBUTES
 from schemas.raw import TABLE_ID
-from schemas.rules_sql import row_sql
+from schemas.rules_sql import NON_SPACE, NON_SPACE_TEXT, SPACE_CHARS, row_sql
 from schemas.validation import cross_row
 
 REGION_CODE = r"^(NL|LD|PV|CR|GM|AM|WK|BU)[0-9]{2,8}$"
-PERIOD_CODE = r"^\d{4}(JJ|KW|MM|HJ|X0|W1)\d{2}$"
+PERIOD_CODE = r"^[0-9]{4}(JJ|KW|MM|HJ|X0|W1)[0-9]{2}$"
+_DIMENSION = f"[^=;{SPACE_CHARS}]+={NON_SPACE}*"
+DIMENSION_KEY = f"^({_DIMENSION}(;{_DIMENSION})*)?$"  # Dimension=code;Other=code, no spaces
 
 
 class StagedObservations(pa.DataFrameModel):
@@ -18,8 +20,8 @@ class StagedObservations(pa.DataFrameModel):
     measure_code: str
     region_code: str = pa.Field(str_matches=REGION_CODE)
     period_code: str = pa.Field(str_matches=PERIOD_CODE)
-    sector_code: str = pa.Field(nullable=True, str_matches=r"^\S+$")
-    dimension_key: str = pa.Field(str_matches=r"^([^=;\s]+=\S*(;[^=;\s]+=\S*)*)?$")
+    sector_code: str = pa.Field(nullable=True, str_matches=NON_SPACE_TEXT)
+    dimension_key: str = pa.Field(str_matches=DIMENSION_KEY)
     value: float = pa.Field(nullable=True)
     value_published: float = pa.Field(nullable=True)
     unit: str = pa.Field(nullable=False)
@@ -60,7 +62,7 @@ class LisaObservations(pa.DataFrameModel):
     """The LISA rows (the view staging.lisa_observations): municipality codes resolved, counts whole and
     non-negative, counted on 1 April, attributed to LISA."""
 
-    region_code: str = pa.Field(str_matches=r"^GM\d{4}$")
+    region_code: str = pa.Field(str_matches=r"^GM[0-9]{4}$")
     year: int = pa.Field(ge=1990, le=2100)
     measure: str = pa.Field(isin=["jobs_total", "jobs_fulltime", "jobs_parttime", "establishments_total",
                                   "jobs_sector"])

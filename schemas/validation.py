@@ -79,7 +79,7 @@ def cross_row(sql: str) -> Callable:
     """Mark a ``@pa.dataframe_check`` that compares rows with each other (e.g. one latest row per key).
 
     ``sql`` gives the same rule over a whole table: a query over ``{table}`` that returns one row per
-    violation (the key columns, and whatever shows why). Batches of a large table use it instead of
+    violation (the key columns, and whatever shows why). A large table, judged set-based, uses it instead of
     the check; small tables run the check itself. Put it under ``@pa.dataframe_check``.
     """
     def mark(fn: Callable) -> Callable:
@@ -112,7 +112,7 @@ def validate_table(con, model: type[pa.DataFrameModel], table: str, *, where: di
 
 
 def _row_schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
-    """The model without its rules across rows: what one batch can judge."""
+    """The model without its rules across rows: what pandera judges of one frame (a large table's empty frame)."""
     schema = copy.deepcopy(model.to_schema())
     schema.unique = None
     schema.checks = [c for c in schema.checks if _cross_row_sql(model, c.name) is None]
@@ -157,8 +157,8 @@ class _Source:
         return self.con.sql(f"SELECT * FROM {self.relation} WHERE {self.condition}{rows}", params=self.params).pl()
 
     def breaking(self, rules: list[RowRule], max_cases: int) -> list[dict]:
-        """The first rows (by rowid) that break any rule, one case per rule broken, grouped by rule as pandera
-        groups them; one scan of the table."""
+        """The first ``max_cases`` rows (by rowid) that break any rule, one case per rule a row breaks, grouped by rule
+        as pandera groups them (a capped result keeps the earliest rows, whichever rules they break); one scan."""
         if not rules or max_cases <= 0:
             return []
         flags = ", ".join(f"{r.fails} AS _breaks_{i}" for i, r in enumerate(rules))

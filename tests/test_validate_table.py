@@ -1,6 +1,6 @@
-"""A warehouse table is checked where it lies: whole when small, in batches that cover every row when large,
-with the rules across rows (unique keys, one latest row per key) run as SQL over the whole table. Batches and
-the whole-table check must agree."""
+"""A warehouse table is checked where it lies: whole by pandera when small, set-based in DuckDB when large (its row
+rules as SQL over every row, the rules across rows (unique keys, one latest row per key) as SQL over the whole
+table). Both ways must agree; tests/test_rules_sql.py compares them rule by rule."""
 
 import duckdb
 import polars as pl
@@ -33,14 +33,14 @@ def _staged_rows(n: int) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("whole_rows", [3, 1_000])  # set-based, and whole
-def test_good_rows_pass_in_batches_and_whole(con, whole_rows):
+def test_good_rows_pass_set_based_and_whole(con, whole_rows):
     _store(con, "staging.observations", _staged_rows(10))
     result = validate_table(con, StagedObservations, "staging.observations", whole_rows=whole_rows)
     assert result.passed and result.rows == 10
 
 
 @pytest.mark.parametrize("whole_rows", [3, 1_000])
-def test_a_bad_value_in_any_batch_is_found_with_its_file_and_row(con, whole_rows):
+def test_a_bad_value_anywhere_is_found_with_its_file_and_row(con, whole_rows):
     bad = _staged_rows(10).with_columns(
         pl.when(pl.col("source_row") == 8).then(pl.lit("Emmen")).otherwise("region_code").alias("region_code"))
     _store(con, "staging.observations", bad)
@@ -51,7 +51,7 @@ def test_a_bad_value_in_any_batch_is_found_with_its_file_and_row(con, whole_rows
 
 
 @pytest.mark.parametrize("whole_rows", [2, 1_000])
-def test_two_latest_rows_of_one_key_in_different_batches_are_found(con, whole_rows):
+def test_two_latest_rows_of_one_key_are_found_set_based_and_whole(con, whole_rows):
     rows = _staged_rows(4)
     twin = rows.slice(0, 1).with_columns(pl.lit(99, pl.Int64).alias("source_row"))  # same key, also marked latest
     _store(con, "staging.observations", pl.concat([rows, twin]))
@@ -63,7 +63,7 @@ def test_two_latest_rows_of_one_key_in_different_batches_are_found(con, whole_ro
 
 
 @pytest.mark.parametrize("whole_rows", [2, 1_000])
-def test_duplicate_fact_keys_split_over_batches_are_found(con, whole_rows):
+def test_duplicate_fact_keys_are_found_set_based_and_whole(con, whole_rows):
     fact = _staged_rows(3).select(FactObservation.to_schema().columns.keys())
     _store(con, "core.fact_observation", pl.concat([fact, fact.slice(2, 1)]))
     result = validate_table(con, FactObservation, "core.fact_observation", whole_rows=whole_rows)
@@ -83,7 +83,7 @@ def test_only_the_rows_asked_for_are_checked(con):
         assert bad.rows == 5 and {c["source_row"] for c in bad.failure_cases} == {5, 6, 7, 8, 9}
 
 
-def test_batches_stop_at_the_case_limit_and_say_how_many_rows_there_were(con):
+def test_set_based_cases_stop_at_the_limit_and_say_how_many_rows_there_were(con):
     bad = _staged_rows(50).with_columns(pl.lit("Emmen").alias("region_code"))
     _store(con, "staging.observations", bad)
     result = validate_table(con, StagedObservations, "staging.observations", whole_rows=7, max_cases=10)
