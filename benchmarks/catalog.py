@@ -85,12 +85,21 @@ def landing_questions(target: Path, n: int, fetches: int = 12, pages: int = 20) 
     zone = LandingZone(target / "manifest-questions")
     zone.root.mkdir(parents=True, exist_ok=True)
     zone.manifest_path.write_text("\n".join(lines) + "\n")
+    del lines
+    held = _resident_mb()
     started = time.perf_counter()
     zone.entries()
     read = time.perf_counter()
+    held = _resident_mb() - held
     for table in table_ids(n):
         newest = zone.usable_completes((table,))[-1]
         zone.rows_of_fetch(newest.fetch_id)
     asked = time.perf_counter()
-    return {"manifest_rows": len(lines), "manifest_read_s": round(read - started, 3),
-            "questions_s": round(asked - read, 3)}
+    return {"manifest_rows": len(zone.entries()), "manifest_read_s": round(read - started, 3),
+            "manifest_held_mb": round(held), "questions_s": round(asked - read, 3)}
+
+
+def _resident_mb() -> float:
+    """This process's resident set now (Linux /proc), in MB."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
