@@ -375,7 +375,8 @@ def _landing_lines(tables: int, measured: dict | None) -> list[str]:
     return [f"  the landing zone with a year of monthly fetches of each table ({d['manifest_rows']:,} SYNTHETIC "
             f"manifest rows), its own process: manifest read {d['manifest_read_s']:.2f} s, held in "
             f"{d.get('manifest_held_mb', 0):.0f} MB; each table's fetches "
-            f"in use and its newest fetch's rows, all {tables:,} tables {d['questions_s']:.2f} s; process peak RSS "
+            f"in use and its newest fetch's rows, all {tables:,} tables {d['questions_s']:.2f} s; another zone of "
+            f"the folder (the next step) {d.get('another_zone_s', float('nan')):.2f} s; process peak RSS "
             f"{measured['peak_rss_mb']:.0f} MB"]
 
 

@@ -139,3 +139,21 @@ def test_a_fetch_s_and_a_table_s_rows_are_what_a_scan_of_the_manifest_finds(tmp_
     mine.manifest_path.write_bytes(whole.split(b"\n", 2)[2])  # replaced: read anew
     agree()
     assert [e.fetch_id for e in mine.usable_completes(("70072ned",))] == ["f1"]
+
+
+def test_zones_of_one_folder_in_a_process_read_the_manifest_once(tmp_path, monkeypatch):
+    """Each step makes its own zone: they share one index, so a big manifest is parsed once, then only new rows."""
+    import regiostat.landing.zone as zone_module
+
+    first = LandingZone(tmp_path)
+    _write(first)
+    _write(first, fetch_id="f2")
+    assert len(first.entries()) == 2
+    parsed = []
+    real = zone_module._parse_line
+    monkeypatch.setattr(zone_module, "_parse_line", lambda line, where: parsed.append(line) or real(line, where))
+    second = LandingZone(tmp_path)
+    assert [e.fetch_id for e in second.entries()] == ["f1", "f2"] and parsed == []
+    _write(second, fetch_id="f3")
+    assert [e.fetch_id for e in first.entries()] == ["f1", "f2", "f3"] and len(parsed) == 1
+    assert LandingZone(tmp_path / "other").entries() == []  # another folder: its own index
