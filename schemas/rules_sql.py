@@ -97,9 +97,11 @@ def _builtin(check: pa.Check, col: str) -> str:
                   if s.get(key) is not None]
         return " AND ".join(bounds) or "TRUE"
     if check.name in ("isin", "notin"):  # a null value is not judged (ignore_na), so a None in the list is moot
-        listed = s["allowed_values" if check.name == "isin" else "forbidden_values"]
-        values = ", ".join(_literal(v) for v in listed if v is not None) or "NULL"
-        return f"{col} {'' if check.name == 'isin' else 'NOT '}IN ({values})"
+        listed = [_literal(v) for v in s["allowed_values" if check.name == "isin" else "forbidden_values"]
+                  if v is not None]
+        if not listed:
+            return "FALSE" if check.name == "isin" else "TRUE"
+        return f"{col} {'' if check.name == 'isin' else 'NOT '}IN ({', '.join(listed)})"
     if check.name == "str_startswith":
         return f"starts_with({col}, {_literal(s['string'])})"
     if check.name == "str_endswith":

@@ -104,7 +104,7 @@ class LandingEntry:
                      if name in data and (not isinstance(data[name], kinds) or isinstance(data[name], bool))]
         if problems:
             raise LandingError(f"{where}: not a manifest row: {'; '.join(problems)}")
-        return cls(**{k: sys.intern(v) if k in _SHARED and isinstance(v, str) else v
+        return cls(**{k: sys.intern(v) if k in _REPEATED_TEXT and isinstance(v, str) else v
                       for k, v in data.items() if k in _FIELD_KINDS})
 
 
@@ -119,7 +119,7 @@ def _field_kinds() -> dict[str, tuple[type, ...]]:
 
 _FIELD_KINDS = _field_kinds()
 # fields whose text repeats across rows (a fetch's pages share all but path, page, rows and sha256): held once each
-_SHARED = frozenset(_FIELD_KINDS) - {"path", "sha256", "page", "rows"}
+_REPEATED_TEXT = frozenset(_FIELD_KINDS) - {"path", "sha256", "page", "rows"}
 _COMPLETE_ONLY = ("files", "data_entity", "pages")
 _REQUIRED = [f.name for f in dataclasses.fields(LandingEntry) if f.default is dataclasses.MISSING]
 _KIND_NAMES = {kinds: " or ".join({str: "text", int: "a whole number", type(None): "null"}[k] for k in kinds)
