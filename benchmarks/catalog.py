@@ -3,7 +3,8 @@
 config/tables.toml lists N made-up table ids (half v4, half v3); the landing zone holds one complete fetch
 per table (manifest rows only: the sensor reads no file); the CBS catalogs (v4 Datasets, v3 Tables) list
 those tables among ``others`` unrelated ones, with a tenth of the configured tables modified after their
-last fetch. Ids, dates and titles are generated and say so; nothing here is CBS data.
+last fetch. :func:`landing_questions` times what the raw step asks the landing zone with a year of monthly fetches
+of N tables. Ids, dates and titles are generated and say so; nothing here is CBS data.
 """
 
 from __future__ import annotations

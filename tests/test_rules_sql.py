@@ -1,7 +1,8 @@
 """A large table's row rules run as SQL (schemas/rules_sql.py); they must judge every row as pandera does.
 
 The rows are the bundled build's own, sampled per table and then spoiled at random (seeded: nulls, NaN, foreign
-strings, scaled and negated numbers, flipped flags), so every rule meets rows that break it.
+strings with Unicode digits and non-breaking spaces, scaled and negated numbers, flipped flags, empty lists, near
+values of another column), and every rule must meet rows that break it (but the few listed in UNREACHED).
 """
 
 import random
