@@ -56,8 +56,8 @@ def _state(rows: list[LandingEntry]) -> FetchState:
     files = [e for e in rows if e.entity not in FINISHED_ENTITIES]
     # failed and retired are final: a later _complete row (the same bytes landed again) does not revive a fetch
     last = by[RETIRED_ENTITY] or by[FAILED_ENTITY] or by[COMPLETE_ENTITY]
-    state = {RETIRED_ENTITY: RETIRED, FAILED_ENTITY: FAILED, COMPLETE_ENTITY: COMPLETE}.get(last.entity, LANDING) \
-        if last else LANDING
+    states = {RETIRED_ENTITY: RETIRED, FAILED_ENTITY: FAILED, COMPLETE_ENTITY: COMPLETE}
+    state = states[last.entity] if last else LANDING
     first = rows[0]
     return FetchState(table_id=first.table_id, fetch_id=first.fetch_id, source=first.source, state=state,
                       files=len(files), rows=by[COMPLETE_ENTITY].rows if by[COMPLETE_ENTITY] else None,
@@ -67,11 +67,11 @@ def _state(rows: list[LandingEntry]) -> FetchState:
 
 def mark_failed(zone: LandingZone, fetch_id: str, reason: str) -> LandingEntry:
     """A complete fetch failed its raw checks: it is kept, never read again, and reported until retired."""
-    done = _complete_row(zone, fetch_id)
+    rows = zone.rows_of_fetch(fetch_id)
+    done = next((e for e in rows if e.entity == COMPLETE_ENTITY), None)
     if done is None:
         raise LandingError(f"fetch {fetch_id} is not a complete fetch in {zone.root}; only those can fail their "
                            "raw checks")
-    rows = zone.rows_of_fetch(fetch_id)
     state = _state(rows)
     if state.state in (FAILED, RETIRED):
         return next(e for e in rows if e.entity in (FAILED_ENTITY, RETIRED_ENTITY))
@@ -134,9 +134,6 @@ def set_aside_line(rows: list[dict[str, str | None]], shown: int = 3) -> str:
     return (f"fetches set aside: {len(rows)} failed fetch(es) kept in the landing zone and never read: "
             f"{'; '.join(parts)}{more}. `regiostat fetches` lists them, `regiostat retire-fetch FETCH` retires one")
 
-
-def _complete_row(zone: LandingZone, fetch_id: str) -> LandingEntry | None:
-    return next((e for e in zone.rows_of_fetch(fetch_id) if e.entity == COMPLETE_ENTITY), None)
 
 
 def describe(states: list[FetchState]) -> str:

@@ -218,10 +218,10 @@ class LandingZone:
                       data_entity: str | None = None, **extra: object) -> LandingEntry:
         """Declare a fetch whole: only complete fetches are read downstream.
 
-        The row records what is complete (see :meth:`verified_files`). With ``data_entity`` the fetch must
+        The row records what is complete (see :meth:`pages_of`). With ``data_entity`` the fetch must
         hold its data pages 1..n, and their rows must add up to ``rows``; else nothing is marked.
         """
-        files = self._files_of(fetch_id, self.rows_of_fetch(fetch_id))
+        files = self._files(self.rows_of_fetch(fetch_id))
         where = f"fetch {fetch_id} ({table_id.upper()})"
         if not files:
             raise LandingError(f"{where}: no file landed; there is nothing to mark complete")
@@ -278,7 +278,6 @@ class LandingZone:
         if not any(e.entity == COMPLETE_ENTITY for e in rows) or any(e.entity in (FAILED_ENTITY, RETIRED_ENTITY)
                                                                      for e in rows):
             raise LandingError(f"fetch {fetch_id} is not complete and in use in {other.root}; only those are imported")
-        rows = [e for e in rows if e.entity not in (FAILED_ENTITY, RETIRED_ENTITY)]
         copied = 0
         for entry in rows:
             if entry.entity == COMPLETE_ENTITY:
@@ -372,17 +371,14 @@ class LandingZone:
     def pages_of(self, fetch_id: str) -> list[LandingEntry]:
         """The files of a fetch; for a complete fetch, checked against its ``_complete`` row first."""
         rows = self.rows_of_fetch(fetch_id)
-        files = self._files_of(fetch_id, rows)
+        files = self._files(rows)
         done = [e for e in rows if e.entity == COMPLETE_ENTITY]
         return self._verify(done[0], files) if done else files
 
-    def verified_files(self, done: LandingEntry) -> list[LandingEntry]:
-        """The files of the complete fetch ``done`` (its ``_complete`` row), checked against that row."""
-        return self._verify(done, self._files_of(done.fetch_id, self.rows_of_fetch(done.fetch_id)))
-
     @staticmethod
-    def _files_of(fetch_id: str, entries: list[LandingEntry]) -> list[LandingEntry]:
-        return [e for e in entries if e.fetch_id == fetch_id and e.entity not in FINISHED_ENTITIES]
+    def _files(rows: list[LandingEntry]) -> list[LandingEntry]:
+        """A fetch's files among its manifest rows (not the rows about the fetch)."""
+        return [e for e in rows if e.entity not in FINISHED_ENTITIES]
 
     def _verify(self, done: LandingEntry, files: list[LandingEntry]) -> list[LandingEntry]:
         """Refuse a complete fetch whose manifest rows no longer match what its _complete row recorded: a lost or

@@ -87,7 +87,7 @@ def land_lisa_content(landing: LandingZone, filename: str, content: bytes, *, mu
     export = read_lisa_export(content, filename, municipalities=municipalities, max_bytes=max_bytes)
     fetch_id = f"lisa-{hashlib.sha256(content).hexdigest()[:20]}"
     landed = landing.pages_of(fetch_id)
-    if landed and any(e.fetch_id == fetch_id and e.entity in FINISHED_ENTITIES for e in landing.entries()):
+    if landed and any(e.entity in FINISHED_ENTITIES for e in landing.rows_of_fetch(fetch_id)):
         return landed[0]  # landed before (in use, or failed / retired: then it stays so)
     common = dict(source=LANDING_SOURCE, vintage=str(export.years[-1]), note=export.attribution)
     entry = landed[0] if landed else landing.write(  # landed but not completed: a crash in between
