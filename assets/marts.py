@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.checks import WRITER_POOL, failures_check, preview, split_checks, table_checks
@@ -54,16 +53,6 @@ PROFILE_ROWS = 60_000  # facts per group of years the profile is built from at o
 
 def _sources(indicators: dict, chosen=lambda ind: True) -> list[tuple]:
     return [(s.table, s.measure, s.dimensions) for ind in indicators.values() if chosen(ind) for s in ind.sources]
-
-
-def _indicator_facts(con, indicators: dict, *, additive_municipal: bool = False) -> pl.DataFrame:
-    """The yearly facts the indicator catalogue's sources can read (not every row of a national table), only the
-    columns indicator values are made of; with ``additive_municipal`` only municipalities' rows of additive
-    indicators (all the harmonised series use)."""
-    return warehouse.facts_for_sources(con, _sources(indicators, lambda i: not additive_municipal
-                                                     or i.aggregation == "sum"),
-                                       columns=warehouse.INDICATOR_FACT_COLUMNS,
-                                       regions_like="GM%" if additive_municipal else None)
 
 
 @dg.asset(key=PROFILE, deps=[FACT, REGION_PARENT, CUSTOM_REGION, DIM_INDICATOR, dg.AssetKey(["core", "dim_period"]),

@@ -11,9 +11,8 @@ through Python), per source table, so a table whose raw rows did not change is n
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -21,6 +20,7 @@ import polars as pl
 
 from regiostat.codes import PERIOD_STATUSES, normalise_status, parse_unit, scaled_decimals
 from regiostat.model import state
+from regiostat.warehouse import registered
 
 OBSERVATION_KEY = ["table_id", "measure_id", "region_code", "period_code", "dimension_key"]
 _NUMBER = r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
@@ -163,7 +163,7 @@ def stage_tables(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str] | None
     small = _small_inputs(con, scope)
     con.execute("BEGIN TRANSACTION")
     try:
-        with _registered(con, _stage_tables=scope, _dropped=dropped, **small):
+        with registered(con, _stage_tables=scope, _dropped=dropped, **small):
             con.execute("DELETE FROM staging.observations WHERE table_id IN (SELECT table_id FROM _dropped)")
             rows = con.execute(f"SELECT count(*) {_IN_SCOPE}").fetchall()[0][0]
             parts = max(1, -(-rows // PART_ROWS))
@@ -190,23 +190,12 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 
 def _small_inputs(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The per-measure units and per-period statuses of the tables in scope (a few rows per table)."""
-    with _registered(con, _scope=scope):
+    with registered(con, _scope=scope):
         measures = con.sql("SELECT * FROM raw.measures SEMI JOIN _scope USING (table_id)").pl()
         codes = con.sql("SELECT * FROM raw.dimension_codes SEMI JOIN _scope USING (table_id) "
                         "WHERE dimension_kind = 'TimeDimension'").pl()
         fetches = con.sql("SELECT * FROM raw.fetches SEMI JOIN _scope USING (table_id)").pl()
     return {"_units": _measure_units(measures), "_status": period_status(codes, fetches)}
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
-    for name, frame in frames.items():
-        con.register(name, frame.to_arrow())
-    try:
-        yield
-    finally:
-        for name in frames:
-            con.unregister(name)
 
 
 def stage_observations(observations: pl.DataFrame, measures: pl.DataFrame, codes: pl.DataFrame,
@@ -217,10 +206,10 @@ def stage_observations(observations: pl.DataFrame, measures: pl.DataFrame, codes
         con.execute("CREATE SCHEMA raw")
         for name, frame in (("observations", observations), ("measures", measures), ("dimension_codes", codes),
                             ("fetches", fetches)):
-            with _registered(con, _frame=frame):
+            with registered(con, _frame=frame):
                 con.execute(f"CREATE TABLE raw.{name} AS SELECT * FROM _frame")
         scope = fetches.select("table_id").unique()
-        with _registered(con, _stage_tables=scope, **_small_inputs(con, scope)):
+        with registered(con, _stage_tables=scope, **_small_inputs(con, scope)):
             staged = con.sql(f"SELECT {', '.join(COLUMNS)} FROM ({_STAGE_SQL}) "
                              "ORDER BY table_id, measure_id, region_code, period_code, dimension_key, as_of").pl()
     finally:

@@ -115,9 +115,8 @@ def reconcile_warehouse(paths: ProjectPaths, staged: pl.DataFrame, known_regions
     con = duckdb.connect()
     try:
         con.execute("CREATE SCHEMA reconcile")
-        con.register("_staged_frame", staged.to_arrow())
-        con.execute(f"CREATE TABLE {STAGED} AS SELECT * FROM _staged_frame")  # other cursors read it too
-        con.unregister("_staged_frame")
+        with registered(con, _staged_frame=staged):
+            con.execute(f"CREATE TABLE {STAGED} AS SELECT * FROM _staged_frame")  # other cursors read it too
         result = reconcile_into(con, paths, known_regions, parents, staged=STAGED)
         written = {name: con.sql(f"SELECT * FROM reconcile.{name}").pl() for name in WRITTEN}
     finally:
