@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from benchmarks.project import make_project, shipped_tables
+from pipelines.timings import resident_mb
 from regiostat.landing.zone import COMPLETE_ENTITY, LandingEntry, LandingZone, fetch_digest
 
 FETCHED = "2026-01-01T00:00:00"
@@ -87,11 +88,11 @@ def landing_questions(target: Path, n: int, fetches: int = 12, pages: int = 20) 
     zone.root.mkdir(parents=True, exist_ok=True)
     zone.manifest_path.write_text("\n".join(lines) + "\n")
     del lines
-    held = _resident_mb()
+    held = resident_mb()
     started = time.perf_counter()
     zone.entries()
     read = time.perf_counter()
-    held = _resident_mb() - held
+    held = resident_mb() - held
     for table in table_ids(n):
         newest = zone.usable_completes((table,))[-1]
         zone.rows_of_fetch(newest.fetch_id)
@@ -102,8 +103,3 @@ def landing_questions(target: Path, n: int, fetches: int = 12, pages: int = 20) 
             "manifest_held_mb": round(held), "questions_s": round(asked - read, 3),
             "another_zone_s": round(again - asked, 3)}
 
-
-def _resident_mb() -> float:
-    """This process's resident set now (Linux /proc), in MB."""
-    status = Path("/proc/self/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) / 1024

@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from pipelines.resources import home_dir
+from regiostat.publish.storage import fsync_dir
 
 INSTANCE_YAML = """\
 # The Dagster instance `regiostat build` records its runs in (written by regiostat when missing; edit freely).
@@ -105,13 +106,5 @@ def _sync(folder: Path, *, since: float) -> None:
         if path.is_file() and path.stat().st_mtime >= since - 1:
             touched |= {path, path.parent}
     for path in sorted(touched, key=lambda p: (p.is_dir(), str(p))):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        with contextlib.suppress(OSError):  # a file gone since, or a filesystem that cannot fsync it
+            fsync_dir(path)  # opens read-only and fsyncs: a file as well as a folder

@@ -187,7 +187,7 @@ def _http_settings(env: os._Environ | dict[str, str]) -> dict[str, float | int]:
         except ValueError:
             value = None
         least = 0 if field == "http_max_retries" else 1e-9
-        if value is None or not value >= least or value != value or value == float("inf"):
+        if value is None or not value >= least or value == float("inf"):  # NaN is not >= anything
             what = "a whole number" if kind is int else "a number"
             raise ValueError(f"{variable} must be {what} {'of 0 or more' if least == 0 else 'above 0'}, got {text!r}")
         out[field] = value
