@@ -72,7 +72,7 @@ def install_hook(hang_at: str | None, marker: Path | None, publish_path: Path | 
             table_ids = [r[0] for r in con.execute("SELECT DISTINCT table_id FROM raw.fetches").fetchall()]
             scope = pl.DataFrame({"table_id": table_ids}, schema={"table_id": pl.String})
             con.execute("BEGIN TRANSACTION")
-            with staging._registered(con, _stage_tables=scope, **staging._small_inputs(con, scope)):
+            with staging.registered(con, _stage_tables=scope, **staging._small_inputs(con, scope)):
                 con.execute("DELETE FROM staging.observations")
                 con.execute(f"INSERT INTO staging.observations BY NAME {staging._STAGE_SQL}")
             _signal_and_hang(marker, "staging.observations: deleted and re-inserted, not committed")
